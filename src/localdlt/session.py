@@ -1,0 +1,115 @@
+"""The one Spark session factory used by the runtime, the demo, the tests and the benchmarks.
+
+Delta Lake's SQL extension and catalog, the jars resolved at set-up (``spark.jars``, no
+resolution at session start), ``local[*]`` unless a master URL is given (any Spark master
+works: ``spark://host:7077``, ``k8s://...``), quiet logs.
+
+Example::
+
+    from localdlt.session import SessionSettings, build_session
+    spark = build_session(SessionSettings(app_name="demo"))
+    spark.range(3).write.format("delta").save("/tmp/t")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+JARS_DIR_ENV = "LOCALDLT_JARS_DIR"
+MASTER_ENV = "LOCALDLT_MASTER"
+_DEFAULT_JARS_SUBDIR = Path(".cache") / "jars" / "spark"
+LOG4J2_PROPERTIES = Path(__file__).with_name("log4j2.properties")
+
+
+class MissingJarsError(RuntimeError):
+    """The Spark jars folder is missing: set-up has not run."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What a session needs; every field has a sensible local default.
+
+    ``testing=True`` trades throughput for start-up speed: one shuffle partition per core,
+    no UI, small Delta snapshot partitions.
+    """
+
+    app_name: str = "localdlt"
+    master: str | None = None
+    jars_dir: Path | None = None
+    testing: bool = False
+    shuffle_partitions: int | None = None
+    warehouse_dir: Path | None = None
+    extra_conf: dict[str, str] = field(default_factory=dict)
+
+
+def find_jars_dir(explicit: Path | None = None) -> Path:
+    """The folder of resolved Spark jars: ``explicit``, ``$LOCALDLT_JARS_DIR``, or ``.cache/jars/spark``
+    in the current directory or the checkout this package lives in."""
+    if explicit is not None:
+        candidates = [Path(explicit)]
+    elif os.environ.get(JARS_DIR_ENV):
+        candidates = [Path(os.environ[JARS_DIR_ENV])]
+    else:
+        candidates = [Path.cwd() / _DEFAULT_JARS_SUBDIR]
+        candidates += [parent / _DEFAULT_JARS_SUBDIR for parent in Path(__file__).resolve().parents]
+    for candidate in candidates:
+        if any(candidate.glob("*.jar")):
+            return candidate
+    raise MissingJarsError(f"no Spark jars in {candidates[0]}: run `make setup` (or set {JARS_DIR_ENV})")
+
+
+def session_conf(settings: SessionSettings) -> dict[str, str]:
+    """The Spark configuration a session built from ``settings`` gets (pure; handy in tests)."""
+    jars = sorted(str(path) for path in find_jars_dir(settings.jars_dir).glob("*.jar"))
+    cores = os.cpu_count() or 2
+    partitions = settings.shuffle_partitions or (cores if settings.testing else max(8, cores * 2))
+    conf = {
+        "spark.jars": ",".join(jars),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.shuffle.partitions": str(partitions),
+        "spark.sql.session.timeZone": "UTC",
+        # Streaming queries stop quickly and do not linger between tests or at Ctrl-C.
+        "spark.sql.streaming.stopTimeout": "30s",
+        "spark.ui.enabled": "false" if settings.testing else "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_PROPERTIES}",
+        # Delta reads its log with few tasks: on small tables the default (50) is pure overhead.
+        "spark.databricks.delta.snapshotPartitions": "2",
+    }
+    if settings.testing:
+        conf.update(
+            {
+                "spark.default.parallelism": str(cores),
+                "spark.sql.adaptive.enabled": "false",
+                "spark.rdd.compress": "false",
+                "spark.databricks.delta.properties.defaults.checkpointInterval": "100",
+            }
+        )
+    if settings.warehouse_dir is not None:
+        conf["spark.sql.warehouse.dir"] = str(settings.warehouse_dir)
+    conf.update(settings.extra_conf)
+    return conf
+
+
+def build_session(settings: SessionSettings | None = None) -> SparkSession:
+    """Build (or return the already active) SparkSession with Delta and the cached jars.
+
+    The master is ``settings.master``, else ``$LOCALDLT_MASTER``, else ``local[*]``.
+    """
+    settings = settings or SessionSettings()
+    master = settings.master or os.environ.get(MASTER_ENV) or "local[*]"
+    builder = SparkSession.builder.appName(settings.app_name).master(master)
+    for key, value in session_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    log.info("Spark %s session on %s", spark.version, master)
+    return spark
