@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def fetch(manifest: Path, into: Path, *, intransitive: bool, ivy_cache: Path) ->
 
 
 def _explain_ivy_failure(manifest: Path, repository: str, output: str) -> str:
-    unresolved = sorted({line.split("::")[1].strip() for line in output.splitlines() if "::" in line and "#" in line and "not found" in line})
+    unresolved = sorted(set(re.findall(r"::\s+(\S+#\S+?): not found", output)))
     if "UnknownHost" in output or "Connection refused" in output or "timed out" in output.lower():
         return f"cannot reach the Maven registry {repository}: check the network or set MAVEN_REPOSITORY_URL to a mirror"
     if unresolved:

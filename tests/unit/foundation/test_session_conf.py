@@ -1,0 +1,28 @@
+"""The session factory's configuration, checked without starting Spark."""
+
+from pathlib import Path
+
+import pytest
+
+from localdlt.session import MissingJarsError, SessionSettings, find_jars_dir, session_conf
+
+
+def test_conf_hands_spark_the_cached_jar_files_and_delta() -> None:
+    conf = session_conf(SessionSettings(testing=True, shuffle_partitions=3))
+    jar_files = conf["spark.jars"].split(",")
+    assert all(Path(jar).is_file() for jar in jar_files)
+    assert "spark.jars.packages" not in conf
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.shuffle.partitions"] == "3"
+    assert conf["spark.ui.enabled"] == "false"
+
+
+def test_extra_conf_wins(tmp_path: Path) -> None:
+    conf = session_conf(SessionSettings(extra_conf={"spark.ui.enabled": "true"}, warehouse_dir=tmp_path))
+    assert conf["spark.ui.enabled"] == "true"
+    assert conf["spark.sql.warehouse.dir"] == str(tmp_path)
+
+
+def test_missing_jars_says_run_setup(tmp_path: Path) -> None:
+    with pytest.raises(MissingJarsError, match=r"no Spark jars in .*empty: run `make setup`"):
+        find_jars_dir(tmp_path / "empty")
