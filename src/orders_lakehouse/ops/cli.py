@@ -98,7 +98,7 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
     def handle(args: argparse.Namespace) -> int:
         console = Console(highlight=False)
-        errors = Console(stderr=True, highlight=False)
+        errors = Console(stderr=True, highlight=False, soft_wrap=True)
         try:
             w = workspace_client(ConnectionOptions(
                 profile=args.profile, host=args.host,
