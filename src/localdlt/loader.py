@@ -1,0 +1,139 @@
+"""Load pipeline files into a registry, with ``dlt`` / ``pyspark.pipelines`` available only
+while they load, and the globals Databricks gives them (``spark``, ``dbutils``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from localdlt import api, cdc_api, dp
+from localdlt.dbutils import DBUtils
+from localdlt.errors import LocalDltError, PipelineLoadError
+from localdlt.definitions import SourceLocation
+from localdlt.registry import Registry, registration_context
+
+log = logging.getLogger(__name__)
+
+DLT_NAMES = (
+    "table", "view", "materialized_view", "create_streaming_table", "create_target_table", "append_flow",
+    "read", "read_stream", "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop",
+    "expect_all_or_fail", "create_sink",
+)
+CDC_NAMES = ("apply_changes", "create_auto_cdc_flow", "apply_changes_from_snapshot", "create_auto_cdc_from_snapshot_flow")
+
+
+def build_dlt_module() -> types.ModuleType:
+    """A fresh ``dlt`` module object with the local implementations."""
+    module = types.ModuleType("dlt", "Local implementation of Databricks' dlt module (localdlt).")
+    for name in DLT_NAMES:
+        setattr(module, name, getattr(api, name))
+    for name in CDC_NAMES:
+        setattr(module, name, getattr(cdc_api, name))
+    module.__all__ = [*DLT_NAMES, *CDC_NAMES]  # type: ignore[attr-defined]
+    return module
+
+
+def build_dp_module() -> types.ModuleType:
+    """A fresh ``pyspark.pipelines`` module object backed by the same engine."""
+    module = types.ModuleType("pyspark.pipelines", dp.__doc__)
+    for name in dp.__all__:
+        setattr(module, name, getattr(dp, name))
+    module.__all__ = list(dp.__all__)  # type: ignore[attr-defined]
+    return module
+
+
+@contextmanager
+def pipeline_modules() -> Iterator[None]:
+    """Put ``dlt`` and ``pyspark.pipelines`` in ``sys.modules`` for the block, then restore."""
+    import pyspark
+
+    saved = {name: sys.modules.get(name) for name in ("dlt", "pyspark.pipelines")}
+    saved_attr = pyspark.__dict__.get("pipelines", None)
+    dp_module = build_dp_module()
+    sys.modules["dlt"] = build_dlt_module()
+    sys.modules["pyspark.pipelines"] = dp_module
+    pyspark.pipelines = dp_module  # type: ignore[attr-defined] - `from pyspark import pipelines` reads the attribute
+    try:
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        if saved_attr is None:
+            pyspark.__dict__.pop("pipelines", None)
+        else:
+            pyspark.pipelines = saved_attr  # type: ignore[attr-defined]
+
+
+def pipeline_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The ``.py`` files of ``paths`` (files as given, folders recursively, sorted), no duplicates."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+        elif path.is_file():
+            found = [path]
+        else:
+            raise PipelineLoadError(f"pipeline path '{raw}' does not exist", params={"argument": "paths", "path": str(raw)})
+        for file in found:
+            if file.resolve() not in {f.resolve() for f in files}:
+                files.append(file)
+    if not files:
+        raise PipelineLoadError("no pipeline .py files found", params={"argument": "paths", "paths": [str(p) for p in paths]})
+    return files
+
+
+def load_pipeline(
+    paths: Iterable[str | Path],
+    globals_: Mapping[str, Any],
+    *,
+    extra_sys_path: Iterable[Path] = (),
+) -> Registry:
+    """Execute every pipeline file with ``globals_`` (``spark``, ``dbutils``, ...) and return the
+    registry their decorators filled. Errors name the file and line."""
+    files = pipeline_files(paths)
+    registry = Registry()
+    added = [str(p) for p in extra_sys_path if str(p) not in sys.path]
+    sys.path[:0] = added
+    try:
+        with pipeline_modules(), registration_context(registry):
+            for file in files:
+                _exec_file(file, globals_)
+    finally:
+        for entry in added:
+            if entry in sys.path:
+                sys.path.remove(entry)
+    log.info("loaded %d pipeline file(s): %d datasets, %d flows", len(files), len(registry.datasets), len(registry.flows))
+    return registry
+
+
+def _exec_file(file: Path, globals_: Mapping[str, Any]) -> None:
+    source = file.read_text(encoding="utf-8")
+    namespace: dict[str, Any] = {"__name__": f"localdlt_pipeline.{file.stem}", "__file__": str(file)}
+    namespace.setdefault("dbutils", DBUtils())
+    namespace.update(globals_)
+    try:
+        code = compile(source, str(file), "exec")
+        exec(code, namespace)  # noqa: S102 - running the user's pipeline file is the point
+    except LocalDltError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error of user code becomes a located load error
+        tb = exc.__traceback__
+        line = 0
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(file):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        raise PipelineLoadError(
+            f"{type(exc).__name__}: {exc}", params={"file": str(file), "error": type(exc).__name__},
+            location=SourceLocation(str(file), line),
+        ) from exc
