@@ -1,0 +1,114 @@
+"""Gold KPI tables (batch functions, materialized views): sales per minute, payment health,
+status funnel, fulfilment SLA and top products."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from orders_lakehouse.transforms.current_state import STATUSES
+
+UNKNOWN = "unknown"
+PAYMENT_WINDOW = "5 minutes"
+
+
+def sales_per_minute(events: DataFrame) -> DataFrame:
+    """Orders created per minute by channel, state and payment method: ``orders``, ``revenue``
+    (sum of totals) and ``avg_ticket``; a missing dimension value is ``'unknown'``."""
+    created = events.filter(F.col("status") == "created")
+    return (
+        created.select(
+            F.date_trunc("minute", "event_time").alias("minute"),
+            F.coalesce("channel", F.lit(UNKNOWN)).alias("channel"),
+            F.coalesce("customer_state", F.lit(UNKNOWN)).alias("state"),
+            F.coalesce("payment_method", F.lit(UNKNOWN)).alias("payment_method"),
+            "order_id",
+            "total",
+        )
+        .groupBy("minute", "channel", "state", "payment_method")
+        .agg(F.countDistinct("order_id").alias("orders"), F.sum("total").cast("decimal(18,2)").alias("revenue"))
+        .withColumn("avg_ticket", F.round(F.col("revenue") / F.col("orders"), 2).cast("decimal(18,2)"))
+    )
+
+
+def payment_health(events: DataFrame) -> DataFrame:
+    """Approvals (``order_paid``) and failures (``order_payment_failed``) per payment method per
+    5-minute event-time window, with ``approval_rate`` = approved / (approved + failed)."""
+    payments = events.filter(F.col("status").isin("paid", "payment_failed"))
+    window = F.window("event_time", PAYMENT_WINDOW)
+    return (
+        payments.groupBy(window.alias("w"), F.coalesce("payment_method", F.lit(UNKNOWN)).alias("payment_method"))
+        .agg(
+            F.expr("count(*) FILTER (WHERE status = 'paid')").alias("approved"),
+            F.expr("count(*) FILTER (WHERE status = 'payment_failed')").alias("failed"),
+        )
+        .select(
+            F.col("w.start").alias("window_start"),
+            F.col("w.end").alias("window_end"),
+            "payment_method",
+            "approved",
+            "failed",
+            F.round(F.col("approved") / (F.col("approved") + F.col("failed")), 4).alias("approval_rate"),
+        )
+    )
+
+
+def status_funnel(events: DataFrame) -> DataFrame:
+    """Orders that reached each status (``stage_order`` 1..6 in lifecycle order) and the share
+    of created orders; every status has a row, zero when no order reached it."""
+    stages = events.sparkSession.createDataFrame(
+        [(s, i + 1) for i, s in enumerate(STATUSES)], "stage string, stage_order int"
+    )
+    reached = events.groupBy(F.col("status").alias("stage")).agg(F.countDistinct("order_id").alias("orders"))
+    created = events.filter(F.col("status") == "created").select(F.countDistinct("order_id").alias("created_orders"))
+    return (
+        stages.join(reached, "stage", "left")
+        .crossJoin(created)
+        .select(
+            "stage",
+            "stage_order",
+            F.coalesce("orders", F.lit(0)).cast("bigint").alias("orders"),
+            F.when(
+                F.col("created_orders") > 0,
+                F.round(F.coalesce("orders", F.lit(0)) / F.col("created_orders"), 4),
+            ).alias("share_of_created"),
+        )
+    )
+
+
+def fulfillment_sla(fact_orders: DataFrame, sla_hours: int) -> DataFrame:
+    """Per delivery day (UTC) and carrier: delivered orders, exact p50 / p95 of created→delivered
+    hours, deliveries after the promised date and deliveries slower than ``sla_hours``."""
+    delivered = fact_orders.filter(F.col("delivered_at").isNotNull() & F.col("created_at").isNotNull())
+    hours = F.col("delivery_hours").cast("double")
+    return delivered.groupBy(
+        F.to_date("delivered_at").alias("delivery_date"), F.coalesce("carrier", F.lit(UNKNOWN)).alias("carrier")
+    ).agg(
+        F.count("*").alias("delivered_orders"),
+        F.round(F.percentile(hours, F.lit(0.5)), 2).alias("p50_hours"),
+        F.round(F.percentile(hours, F.lit(0.95)), 2).alias("p95_hours"),
+        F.expr("count(*) FILTER (WHERE is_delivered_late)").alias("late_deliveries"),
+        F.count(F.when(hours > sla_hours, True)).alias("sla_breaches"),
+    )
+
+
+def top_products(events: DataFrame) -> DataFrame:
+    """Units, revenue (quantity × unit price) and orders per SKU over orders not cancelled,
+    ranked by revenue (ties by SKU)."""
+    cancelled = events.filter(F.col("status") == "cancelled").select("order_id").distinct()
+    items = (
+        events.filter(F.col("status") == "created")
+        .join(cancelled, "order_id", "left_anti")
+        .select("order_id", "event_time", F.explode("items").alias("item"))
+    )
+    ranking = Window.orderBy(F.col("revenue").desc(), F.col("sku"))
+    return (
+        items.groupBy(F.col("item.sku").alias("sku"))
+        .agg(
+            F.expr("max_by(item.name, event_time)").alias("name"),
+            F.sum("item.quantity").cast("bigint").alias("units_sold"),
+            F.sum(F.col("item.quantity") * F.col("item.unit_price")).cast("decimal(18,2)").alias("revenue"),
+            F.countDistinct("order_id").alias("orders"),
+        )
+        .withColumn("rank", F.row_number().over(ranking))
+    )
