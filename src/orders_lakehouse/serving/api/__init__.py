@@ -1,0 +1,1 @@
+"""The HTTP layer: dependencies, routes, and the app factory in :mod:`orders_lakehouse.serving.app`."""

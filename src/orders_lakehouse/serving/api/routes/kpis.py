@@ -1,0 +1,75 @@
+"""``/kpis/*``: the real-time KPI tables of Gold."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from orders_lakehouse.serving import kpis, models
+from orders_lakehouse.serving.api.deps import Authorized, BackendDep
+
+router = APIRouter(prefix="/kpis", tags=["kpis"], dependencies=[Authorized])
+
+Since = Annotated[datetime | None, Query(description="window start (RFC 3339; naive = UTC)")]
+Until = Annotated[datetime | None, Query(description="window end, exclusive")]
+Minutes = Annotated[int, Query(ge=1, le=1440, description="window length when since/until are not both given")]
+
+
+@router.get("/sales-per-minute", response_model=models.SalesPerMinute)
+def sales_per_minute(
+    backend: BackendDep,
+    since: Since = None,
+    until: Until = None,
+    minutes: Minutes = 60,
+    by: models.SalesDimension = models.SalesDimension.total,
+    channel: models.Channel | None = None,
+    state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$", description="UF, two capital letters")] = None,
+    payment_method: models.PaymentMethod | None = None,
+) -> models.SalesPerMinute:
+    """Orders, revenue and average ticket per minute, optionally broken down and filtered."""
+    filters = {"channel": channel, "state": state, "payment_method": payment_method}
+    return kpis.sales_per_minute(backend, since=since, until=until, minutes=minutes, by=by,
+                                 filters={k: (v.value if hasattr(v, "value") else v) for k, v in filters.items()})
+
+
+@router.get("/payment-health", response_model=models.PaymentHealth)
+def payment_health(
+    backend: BackendDep,
+    since: Since = None,
+    until: Until = None,
+    minutes: Minutes = 60,
+    payment_method: models.PaymentMethod | None = None,
+) -> models.PaymentHealth:
+    """Approved vs declined payments per 5-minute window and method."""
+    return kpis.payment_health(backend, since=since, until=until, minutes=minutes,
+                               payment_method=payment_method.value if payment_method else None)
+
+
+@router.get("/status-funnel", response_model=models.StatusFunnel)
+def status_funnel(backend: BackendDep) -> models.StatusFunnel:
+    """How many orders are in each status now."""
+    return kpis.status_funnel(backend)
+
+
+@router.get("/fulfillment-sla", response_model=models.FulfillmentSla)
+def fulfillment_sla(
+    backend: BackendDep,
+    since: Annotated[date | None, Query(description="first delivery date")] = None,
+    until: Annotated[date | None, Query(description="last delivery date, inclusive")] = None,
+    days: Annotated[int, Query(ge=1, le=366, description="range length when since/until are not both given")] = 7,
+    carrier: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> models.FulfillmentSla:
+    """Created -> delivered hours (p50 / p95), late deliveries and SLA breaches per day and carrier."""
+    return kpis.fulfillment_sla(backend, since=since, until=until, days=days, carrier=carrier)
+
+
+@router.get("/top-products", response_model=models.TopProducts)
+def top_products(
+    backend: BackendDep,
+    by: models.ProductRanking = models.ProductRanking.quantity,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> models.TopProducts:
+    """The best-selling products."""
+    return kpis.top_products(backend, by=by, limit=limit)

@@ -1,0 +1,236 @@
+"""Response bodies and request enums of the API (pydantic models, shown in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Channel(StrEnum):
+    """Sales channel (event contract v1)."""
+
+    app = "app"
+    web = "web"
+    marketplace = "marketplace"
+    store = "store"
+
+
+class PaymentMethod(StrEnum):
+    """Payment method (event contract v1)."""
+
+    pix = "pix"
+    credit_card = "credit_card"
+    debit_card = "debit_card"
+    boleto = "boleto"
+
+
+class SalesDimension(StrEnum):
+    """How sales per minute are broken down."""
+
+    total = "total"
+    channel = "channel"
+    state = "state"
+    payment_method = "payment_method"
+
+
+class ProductRanking(StrEnum):
+    """What top products are ranked by."""
+
+    quantity = "quantity"
+    revenue = "revenue"
+
+
+class OrderStatus(BaseModel):
+    """Current state of one order (a row of ``fact_orders``)."""
+
+    order_id: str
+    status: str | None
+    customer_id: str | None
+    channel: str | None
+    state: str | None
+    payment_method: str | None
+    items_count: int | None
+    total_amount: float | None
+    currency: str | None
+    created_at: datetime | None
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    updated_at: datetime | None
+
+
+class TimeWindow(BaseModel):
+    """The half-open time range ``[since, until)`` a KPI answer covers."""
+
+    since: datetime
+    until: datetime
+
+
+class SalesPoint(BaseModel):
+    """Sales of one minute (and one group when broken down)."""
+
+    minute: datetime
+    group: str | None
+    orders: int
+    revenue: float
+    average_ticket: float
+
+
+class SalesTotals(BaseModel):
+    """Sales summed over the window."""
+
+    orders: int
+    revenue: float
+    average_ticket: float
+
+
+class SalesPerMinute(BaseModel):
+    """``/kpis/sales-per-minute``."""
+
+    window: TimeWindow
+    by: SalesDimension
+    points: list[SalesPoint]
+    totals: SalesTotals
+
+
+class PaymentPoint(BaseModel):
+    """Payments of one 5-minute window and method."""
+
+    window_start: datetime
+    payment_method: str | None
+    approved: int
+    declined: int
+    approval_rate: float | None
+
+
+class PaymentTotals(BaseModel):
+    """Payments summed over the window (rate = approved / (approved + declined))."""
+
+    approved: int
+    declined: int
+    approval_rate: float | None
+
+
+class PaymentHealth(BaseModel):
+    """``/kpis/payment-health``."""
+
+    window: TimeWindow
+    points: list[PaymentPoint]
+    totals: PaymentTotals
+
+
+class FunnelStage(BaseModel):
+    """Orders currently in one status."""
+
+    status: str
+    orders: int
+
+
+class StatusFunnel(BaseModel):
+    """``/kpis/status-funnel`` (stages in lifecycle order)."""
+
+    stages: list[FunnelStage]
+    total_orders: int
+
+
+class SlaRow(BaseModel):
+    """Fulfilment created -> delivered of one day and carrier."""
+
+    delivery_date: date
+    carrier: str | None
+    delivered_orders: int
+    p50_hours: float | None
+    p95_hours: float | None
+    late_deliveries: int
+    sla_breaches: int
+
+
+class FulfillmentSla(BaseModel):
+    """``/kpis/fulfillment-sla``."""
+
+    since: date
+    until: date
+    rows: list[SlaRow]
+
+
+class TopProduct(BaseModel):
+    """One product of the ranking."""
+
+    rank: int
+    sku: str
+    product_name: str | None
+    quantity: int
+    revenue: float
+    orders: int | None
+
+
+class TopProducts(BaseModel):
+    """``/kpis/top-products``."""
+
+    by: ProductRanking
+    products: list[TopProduct]
+
+
+class Alert(BaseModel):
+    """A row of ``gold_order_alerts``."""
+
+    alert_id: str
+    alert_type: str
+    severity: str | None
+    detected_at: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    metric_value: float | None
+    threshold: float | None
+    message: str | None
+
+
+class Alerts(BaseModel):
+    """``/alerts`` (newest first)."""
+
+    alerts: list[Alert]
+    count: int
+
+
+class ExpectationQuality(BaseModel):
+    """Counts of one expectation of one dataset, summed over the event log."""
+
+    dataset: str
+    name: str
+    passed_records: int
+    failed_records: int
+    failure_rate: float | None
+
+
+class DatasetQuality(BaseModel):
+    """Rows dropped by the drop expectations of one dataset."""
+
+    dataset: str
+    dropped_records: int
+
+
+class DataQuality(BaseModel):
+    """``/data-quality``: expectation metrics of ``flow_progress`` events."""
+
+    since: datetime | None
+    flow_progress_events: int
+    expectations: list[ExpectationQuality]
+    datasets: list[DatasetQuality]
+
+
+class Health(BaseModel):
+    """``/health``."""
+
+    status: str = Field(description="ok when every Gold table is readable, else degraded")
+    backend: str
+    tables: dict[str, bool]
+
+
+class DashboardConfig(BaseModel):
+    """What the dashboard page needs to know about the server."""
+
+    refresh_seconds: int
+    auth_required: bool

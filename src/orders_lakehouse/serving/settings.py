@@ -1,0 +1,104 @@
+"""The one validated settings object of the serving package (API, dashboard, alert delivery).
+
+Values come from environment variables prefixed ``ORDERS_API_`` (``ORDERS_API_ENV=dev``,
+``ORDERS_API_TOKEN=...``, ``ORDERS_API_STORAGE=/data/run``) or from keyword arguments. Nothing is
+read at import time: :func:`get_settings` builds it once, and tests override that dependency.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_TOKEN_LENGTH = 16
+
+
+class Settings(BaseSettings):
+    """Everything serving needs, validated once at start-up.
+
+    Example::
+
+        Settings(env="dev", storage=Path("/tmp/run"))            # local backend, no auth
+        Settings(env="prod", token="s3cret-0123456789abcdef",
+                 backend="databricks", databricks_warehouse_id="abc123")
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ORDERS_API_", extra="forbid")
+
+    # --- API ---
+    env: Literal["dev", "staging", "prod"] = Field("prod", description="dev disables token auth")
+    token: SecretStr | None = Field(None, description="Bearer token required outside dev")
+    backend: Literal["local", "databricks"] = "local"
+    storage: Path | None = Field(None, description="localdlt storage root (local backend)")
+    dashboard_refresh_seconds: int = Field(5, ge=1, le=300)
+
+    # --- Databricks backend (auth: the SDK's own env/profile resolution) ---
+    databricks_warehouse_id: str | None = None
+    databricks_catalog: str | None = None
+    databricks_schema: str | None = None
+    databricks_event_log_table: str | None = Field(
+        None, description="event log table of the pipeline (event_log: in the pipeline spec)"
+    )
+    databricks_wait_timeout: str = Field("30s", pattern=r"^(0|[5-9]|[1-4][0-9]|50)s$")
+
+    # --- alert delivery ---
+    alerts_sink: Literal["webhook", "azure_monitor"] | None = None
+    alerts_state_path: Path | None = Field(None, description="JSON file of delivered alert ids")
+    alerts_webhook_url: HttpUrl | None = None
+    alerts_max_attempts: int = Field(5, ge=1, le=20)
+    alerts_backoff_seconds: float = Field(1.0, gt=0, le=60, description="first retry delay, doubles")
+    alerts_backoff_max_seconds: float = Field(30.0, gt=0, le=600)
+    alerts_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    azure_monitor_endpoint: HttpUrl | None = Field(None, description="DCE or DCR logs ingestion endpoint")
+    azure_monitor_dcr_immutable_id: str | None = None
+    azure_monitor_stream_name: str | None = Field(None, pattern=r"^Custom-[A-Za-z0-9_]+$")
+    azure_monitor_api_version: str = "2023-01-01"
+    azure_monitor_token: SecretStr | None = Field(None, description="ready bearer token (else client credentials)")
+    azure_tenant_id: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    azure_authority_host: HttpUrl = HttpUrl("https://login.microsoftonline.com")
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.env != "dev":
+            if self.token is None:
+                raise ValueError("token is required when env is not 'dev' (set ORDERS_API_TOKEN)")
+            if len(self.token.get_secret_value()) < MIN_TOKEN_LENGTH:
+                raise ValueError(f"token must be at least {MIN_TOKEN_LENGTH} characters")
+        if self.backend == "local" and self.storage is None:
+            raise ValueError("storage is required for the local backend (set ORDERS_API_STORAGE)")
+        if self.backend == "databricks" and not self.databricks_warehouse_id:
+            raise ValueError("databricks_warehouse_id is required for the databricks backend")
+        if self.alerts_sink == "webhook" and self.alerts_webhook_url is None:
+            raise ValueError("alerts_webhook_url is required for alerts_sink='webhook'")
+        if self.alerts_sink == "azure_monitor":
+            missing = [
+                name
+                for name in ("azure_monitor_endpoint", "azure_monitor_dcr_immutable_id", "azure_monitor_stream_name")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"alerts_sink='azure_monitor' needs {', '.join(missing)}")
+            has_credentials = self.azure_tenant_id and self.azure_client_id and self.azure_client_secret
+            if self.azure_monitor_token is None and not has_credentials:
+                raise ValueError(
+                    "alerts_sink='azure_monitor' needs azure_monitor_token or "
+                    "azure_tenant_id + azure_client_id + azure_client_secret"
+                )
+        return self
+
+    @property
+    def auth_required(self) -> bool:
+        """Whether requests must carry the bearer token."""
+        return self.env != "dev"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings from the environment, built once (a FastAPI dependency; override it in tests)."""
+    return Settings()
