@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         summary="Read-only access to the Gold layer: order status, KPIs, alerts, data quality.",
         version="1.0.0",
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings = settings or get_settings()
+    settings.check_api()
     app.state.backend = backend
 
     @app.exception_handler(InvalidRequestError)

@@ -45,37 +45,47 @@ def _same(*names: str) -> dict[str, str]:
     return {name: name for name in names}
 
 
+# Columns as written by src/orders_lakehouse/transforms/{star,kpis,alerts}.py.
 FACT_ORDERS = GoldTable(
     "fact_orders",
-    _same(
-        "order_id", "customer_id", "status", "channel", "state", "payment_method", "items_count",
-        "total_amount", "currency", "created_at", "paid_at", "shipped_at", "delivered_at",
-        "cancelled_at", "updated_at",
-    ),
+    {
+        **_same("order_id", "customer_id"),
+        "status": "current_status",
+        **_same("channel"),
+        "state": "customer_state",
+        **_same(
+            "payment_method", "installments", "items_count", "units", "subtotal", "discount", "shipping_amount",
+        ),
+        "total_amount": "total",
+        **_same(
+            "created_at", "paid_at", "payment_failed_at", "shipped_at", "delivered_at", "cancelled_at",
+            "payment_failures", "carrier", "promised_date", "delivery_hours", "is_delivered_late",
+        ),
+    },
     time_field="created_at",
 )
 SALES_PER_MINUTE = GoldTable(
     "gold_sales_per_minute",
-    _same("window_start", "channel", "state", "payment_method", "orders", "revenue"),
-    time_field="window_start",
+    _same("minute", "channel", "state", "payment_method", "orders", "revenue", "avg_ticket"),
+    time_field="minute",
 )
 PAYMENT_HEALTH = GoldTable(
     "gold_payment_health",
-    _same("window_start", "payment_method", "approved", "declined", "approval_rate"),
+    _same("window_start", "window_end", "payment_method", "approved", "failed", "approval_rate"),
     time_field="window_start",
 )
-STATUS_FUNNEL = GoldTable("gold_status_funnel", _same("status", "orders"))
+STATUS_FUNNEL = GoldTable("gold_status_funnel", _same("stage", "stage_order", "orders", "share_of_created"))
 FULFILLMENT_SLA = GoldTable(
     "gold_fulfillment_sla",
     _same("delivery_date", "carrier", "delivered_orders", "p50_hours", "p95_hours", "late_deliveries", "sla_breaches"),
     time_field="delivery_date",
 )
-TOP_PRODUCTS = GoldTable("gold_top_products", _same("sku", "product_name", "quantity", "revenue", "orders"))
+TOP_PRODUCTS = GoldTable("gold_top_products", _same("sku", "name", "units_sold", "revenue", "orders", "rank"))
 ORDER_ALERTS = GoldTable(
     "gold_order_alerts",
-    _same("alert_id", "alert_type", "severity", "detected_at", "window_start", "window_end", "metric_value",
-          "threshold", "message"),
-    time_field="detected_at",
+    _same("alert_id", "rule", "severity", "window_start", "window_end", "dimension", "observed_value", "threshold",
+          "message"),
+    time_field="window_start",
 )
 # The pipeline event log (localdlt: <storage>/system/events; Databricks: the event_log table).
 EVENT_LOG = GoldTable("event_log", _same("timestamp", "event_type", "details"), time_field="timestamp")
@@ -83,6 +93,3 @@ EVENT_LOG = GoldTable("event_log", _same("timestamp", "event_type", "details"), 
 GOLD_TABLES: tuple[GoldTable, ...] = (
     FACT_ORDERS, SALES_PER_MINUTE, PAYMENT_HEALTH, STATUS_FUNNEL, FULFILLMENT_SLA, TOP_PRODUCTS, ORDER_ALERTS,
 )
-
-# Funnel stages in lifecycle order (silver status values, DESIGN.md).
-ORDER_STATUSES = ("created", "paid", "payment_failed", "shipped", "delivered", "cancelled")

@@ -54,7 +54,7 @@ def sales_per_minute(
     sums: dict[tuple[datetime, str | None], list[Decimal | int]] = defaultdict(lambda: [0, Decimal(0)])
     for row in _rows_in_window(backend, table, window, filters):
         group = None if by is models.SalesDimension.total else row[by.value]
-        entry = sums[(as_utc(row["window_start"]), group)]
+        entry = sums[(as_utc(row["minute"]), group)]
         entry[0] += int(row["orders"] or 0)
         entry[1] += Decimal(str(row["revenue"] or 0))
     points = [
@@ -82,34 +82,31 @@ def payment_health(
     rows = _rows_in_window(backend, table, window, {"payment_method": payment_method})
     points = [
         models.PaymentPoint(
-            window_start=as_utc(r["window_start"]), payment_method=r["payment_method"], approved=int(r["approved"] or 0),
-            declined=int(r["declined"] or 0),
-            approval_rate=_ratio(int(r["approved"] or 0), int(r["approved"] or 0) + int(r["declined"] or 0)),
+            window_start=as_utc(r["window_start"]), window_end=r["window_end"], payment_method=r["payment_method"],
+            approved=int(r["approved"] or 0), failed=int(r["failed"] or 0),
+            approval_rate=_ratio(int(r["approved"] or 0), int(r["approved"] or 0) + int(r["failed"] or 0)),
         )
         for r in rows
     ]
     approved = sum(p.approved for p in points)
-    declined = sum(p.declined for p in points)
+    failed = sum(p.failed for p in points)
     return models.PaymentHealth(
         window=models.TimeWindow(since=window[0], until=window[1]),
         points=points,
-        totals=models.PaymentTotals(approved=approved, declined=declined, approval_rate=_ratio(approved, approved + declined)),
+        totals=models.PaymentTotals(approved=approved, failed=failed, approval_rate=_ratio(approved, approved + failed)),
     )
 
 
 def status_funnel(backend: Backend) -> models.StatusFunnel:
-    """Orders per current status, in lifecycle order (unknown statuses last, by name)."""
+    """Orders that reached each status, in lifecycle order."""
     table = gold.STATUS_FUNNEL
-    rows = [table.to_fields(r) for r in backend.fetch(Query(table, table.columns()))]
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        counts[str(row["status"])] += int(row["orders"] or 0)
-    order = {status: index for index, status in enumerate(gold.ORDER_STATUSES)}
+    query = Query(table, table.columns(), order_by=((table.column("stage_order"), False),))
     stages = [
-        models.FunnelStage(status=status, orders=count)
-        for status, count in sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        models.FunnelStage(stage=r["stage"], stage_order=int(r["stage_order"]), orders=int(r["orders"] or 0),
+                           share_of_created=None if r["share_of_created"] is None else float(r["share_of_created"]))
+        for r in (table.to_fields(row) for row in backend.fetch(query))
     ]
-    return models.StatusFunnel(stages=stages, total_orders=sum(counts.values()))
+    return models.StatusFunnel(stages=stages)
 
 
 def fulfillment_sla(
@@ -145,15 +142,15 @@ def fulfillment_sla(
 
 
 def top_products(backend: Backend, *, by: models.ProductRanking, limit: int) -> models.TopProducts:
-    """The ``limit`` best products by quantity or revenue (ties broken by SKU)."""
+    """The ``limit`` best products by revenue or units sold (ties broken by SKU); rank is 1-based."""
     table = gold.TOP_PRODUCTS
     metric = table.column(by.value)
-    other = table.column("revenue" if by is models.ProductRanking.quantity else "quantity")
+    other = table.column("units_sold" if by is models.ProductRanking.revenue else "revenue")
     query = Query(table, table.columns(), order_by=((metric, True), (other, True), (table.column("sku"), False)),
                   limit=limit)
     products = [
-        models.TopProduct(rank=index, sku=r["sku"], product_name=r["product_name"], quantity=int(r["quantity"] or 0),
-                          revenue=_money(r["revenue"]), orders=None if r["orders"] is None else int(r["orders"]))
+        models.TopProduct(rank=index, sku=r["sku"], name=r["name"], units_sold=int(r["units_sold"] or 0),
+                          revenue=_money(r["revenue"]), orders=int(r["orders"] or 0))
         for index, r in enumerate((table.to_fields(row) for row in backend.fetch(query)), start=1)
     ]
     return models.TopProducts(by=by, products=products)

@@ -38,28 +38,54 @@ class SalesDimension(StrEnum):
 class ProductRanking(StrEnum):
     """What top products are ranked by."""
 
-    quantity = "quantity"
     revenue = "revenue"
+    units_sold = "units_sold"
+
+
+class AlertRule(StrEnum):
+    """Alert rules of ``gold_order_alerts``."""
+
+    payment_failure_rate = "payment_failure_rate"
+    order_silence = "order_silence"
+    sla_breach = "sla_breach"
+    dq_drop_rate = "dq_drop_rate"
+
+
+class Severity(StrEnum):
+    """Alert severity."""
+
+    high = "high"
+    medium = "medium"
+    low = "low"
 
 
 class OrderStatus(BaseModel):
     """Current state of one order (a row of ``fact_orders``)."""
 
     order_id: str
-    status: str | None
+    status: str | None = Field(description="latest status: created, paid, payment_failed, shipped, delivered, cancelled")
     customer_id: str | None
     channel: str | None
-    state: str | None
+    state: str | None = Field(description="customer UF")
     payment_method: str | None
+    installments: int | None
     items_count: int | None
+    units: int | None
+    subtotal: float | None
+    discount: float | None
+    shipping_amount: float | None
     total_amount: float | None
-    currency: str | None
     created_at: datetime | None
     paid_at: datetime | None
+    payment_failed_at: datetime | None
     shipped_at: datetime | None
     delivered_at: datetime | None
     cancelled_at: datetime | None
-    updated_at: datetime | None
+    payment_failures: int | None
+    carrier: str | None
+    promised_date: date | None
+    delivery_hours: float | None
+    is_delivered_late: bool | None
 
 
 class TimeWindow(BaseModel):
@@ -100,17 +126,18 @@ class PaymentPoint(BaseModel):
     """Payments of one 5-minute window and method."""
 
     window_start: datetime
+    window_end: datetime | None
     payment_method: str | None
     approved: int
-    declined: int
+    failed: int
     approval_rate: float | None
 
 
 class PaymentTotals(BaseModel):
-    """Payments summed over the window (rate = approved / (approved + declined))."""
+    """Payments summed over the window (rate = approved / (approved + failed))."""
 
     approved: int
-    declined: int
+    failed: int
     approval_rate: float | None
 
 
@@ -123,17 +150,18 @@ class PaymentHealth(BaseModel):
 
 
 class FunnelStage(BaseModel):
-    """Orders currently in one status."""
+    """Orders that reached one status, and their share of created orders."""
 
-    status: str
+    stage: str
+    stage_order: int
     orders: int
+    share_of_created: float | None
 
 
 class StatusFunnel(BaseModel):
     """``/kpis/status-funnel`` (stages in lifecycle order)."""
 
     stages: list[FunnelStage]
-    total_orders: int
 
 
 class SlaRow(BaseModel):
@@ -161,10 +189,10 @@ class TopProduct(BaseModel):
 
     rank: int
     sku: str
-    product_name: str | None
-    quantity: int
+    name: str | None
+    units_sold: int
     revenue: float
-    orders: int | None
+    orders: int
 
 
 class TopProducts(BaseModel):
@@ -177,19 +205,19 @@ class TopProducts(BaseModel):
 class Alert(BaseModel):
     """A row of ``gold_order_alerts``."""
 
-    alert_id: str
-    alert_type: str
+    alert_id: str = Field(description="stable id: sha256 of rule | window_start | dimension")
+    rule: str
     severity: str | None
-    detected_at: datetime | None
     window_start: datetime | None
     window_end: datetime | None
-    metric_value: float | None
+    dimension: str | None
+    observed_value: float | None
     threshold: float | None
     message: str | None
 
 
 class Alerts(BaseModel):
-    """``/alerts`` (newest first)."""
+    """``/alerts`` (newest window first; alerts without a window last)."""
 
     alerts: list[Alert]
     count: int

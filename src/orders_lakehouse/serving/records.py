@@ -27,25 +27,25 @@ def order_status(backend: Backend, order_id: str) -> models.OrderStatus:
     return models.OrderStatus.model_validate(table.to_fields(rows[0]))
 
 
-def alert_rows(backend: Backend, *, since: datetime | None = None, alert_type: str | None = None,
+def alert_rows(backend: Backend, *, since: datetime | None = None, rule: str | None = None,
                severity: str | None = None, limit: int | None = None) -> list[dict[str, object]]:
-    """Rows of ``gold_order_alerts`` (API field names), newest first."""
+    """Rows of ``gold_order_alerts`` (API field names), newest window first, then by id."""
     table = gold.ORDER_ALERTS
     filters = []
     if since is not None:
-        filters.append(Filter(table.column("detected_at"), ">=", as_utc(since)))
-    if alert_type is not None:
-        filters.append(Filter(table.column("alert_type"), "=", alert_type))
+        filters.append(Filter(table.column("window_start"), ">=", as_utc(since)))
+    if rule is not None:
+        filters.append(Filter(table.column("rule"), "=", rule))
     if severity is not None:
         filters.append(Filter(table.column("severity"), "=", severity))
-    order = ((table.column("detected_at"), True), (table.column("alert_id"), False))
+    order = ((table.column("window_start"), True), (table.column("alert_id"), False))
     rows = backend.fetch(Query(table, table.columns(), tuple(filters), order_by=order, limit=limit))
     return [table.to_fields(row) for row in rows]
 
 
-def alerts(backend: Backend, *, since: datetime | None, alert_type: str | None, severity: str | None,
+def alerts(backend: Backend, *, since: datetime | None, rule: str | None, severity: str | None,
            limit: int) -> models.Alerts:
-    """The newest ``limit`` alerts matching the filters."""
+    """The newest ``limit`` alerts matching the filters (``since`` applies to ``window_start``)."""
     items = [models.Alert.model_validate(row) for row in alert_rows(
-        backend, since=since, alert_type=alert_type, severity=severity, limit=limit)]
+        backend, since=since, rule=rule, severity=severity, limit=limit)]
     return models.Alerts(alerts=items, count=len(items))

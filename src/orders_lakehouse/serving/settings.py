@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_TOKEN_LENGTH = 16
 
 
+class SettingsError(ValueError):
+    """Settings that are valid one by one but not enough for the command asked for."""
+
+
 class Settings(BaseSettings):
     """Everything serving needs, validated once at start-up.
 
@@ -53,6 +57,7 @@ class Settings(BaseSettings):
     alerts_backoff_seconds: float = Field(1.0, gt=0, le=60, description="first retry delay, doubles")
     alerts_backoff_max_seconds: float = Field(30.0, gt=0, le=600)
     alerts_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    alerts_batch_size: int = Field(100, ge=1, le=1000, description="alerts per Azure Monitor upload")
     azure_monitor_endpoint: HttpUrl | None = Field(None, description="DCE or DCR logs ingestion endpoint")
     azure_monitor_dcr_immutable_id: str | None = None
     azure_monitor_stream_name: str | None = Field(None, pattern=r"^Custom-[A-Za-z0-9_]+$")
@@ -64,18 +69,30 @@ class Settings(BaseSettings):
     azure_authority_host: HttpUrl = HttpUrl("https://login.microsoftonline.com")
 
     @model_validator(mode="after")
-    def _check_combinations(self) -> Settings:
-        if self.env != "dev":
-            if self.token is None:
-                raise ValueError("token is required when env is not 'dev' (set ORDERS_API_TOKEN)")
-            if len(self.token.get_secret_value()) < MIN_TOKEN_LENGTH:
-                raise ValueError(f"token must be at least {MIN_TOKEN_LENGTH} characters")
+    def _check_backend(self) -> Settings:
         if self.backend == "local" and self.storage is None:
             raise ValueError("storage is required for the local backend (set ORDERS_API_STORAGE)")
         if self.backend == "databricks" and not self.databricks_warehouse_id:
             raise ValueError("databricks_warehouse_id is required for the databricks backend")
+        return self
+
+    def check_api(self) -> None:
+        """Refuse to serve the API without a proper token outside dev (raises :class:`SettingsError`)."""
+        if self.env == "dev":
+            return
+        if self.token is None:
+            raise SettingsError(f"token is required when env is {self.env!r} (set ORDERS_API_TOKEN)")
+        if len(self.token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise SettingsError(f"token must be at least {MIN_TOKEN_LENGTH} characters")
+
+    def check_alerts(self) -> None:
+        """Refuse to deliver alerts without a complete sink configuration (raises :class:`SettingsError`)."""
+        if self.alerts_sink is None:
+            raise SettingsError("alerts_sink is not set (webhook or azure_monitor; ORDERS_API_ALERTS_SINK)")
+        if self.alerts_state_path is None and self.storage is None:
+            raise SettingsError("alerts_state_path is required when there is no local storage")
         if self.alerts_sink == "webhook" and self.alerts_webhook_url is None:
-            raise ValueError("alerts_webhook_url is required for alerts_sink='webhook'")
+            raise SettingsError("alerts_webhook_url is required for alerts_sink='webhook'")
         if self.alerts_sink == "azure_monitor":
             missing = [
                 name
@@ -83,14 +100,21 @@ class Settings(BaseSettings):
                 if getattr(self, name) is None
             ]
             if missing:
-                raise ValueError(f"alerts_sink='azure_monitor' needs {', '.join(missing)}")
+                raise SettingsError(f"alerts_sink='azure_monitor' needs {', '.join(missing)}")
             has_credentials = self.azure_tenant_id and self.azure_client_id and self.azure_client_secret
             if self.azure_monitor_token is None and not has_credentials:
-                raise ValueError(
+                raise SettingsError(
                     "alerts_sink='azure_monitor' needs azure_monitor_token or "
                     "azure_tenant_id + azure_client_id + azure_client_secret"
                 )
-        return self
+
+    @property
+    def delivery_state_path(self) -> Path:
+        """Where delivered alert ids are kept (default: ``<storage>/consumers/alert-delivery.json``)."""
+        if self.alerts_state_path is not None:
+            return self.alerts_state_path
+        assert self.storage is not None
+        return self.storage / "consumers" / "alert-delivery.json"
 
     @property
     def auth_required(self) -> bool:

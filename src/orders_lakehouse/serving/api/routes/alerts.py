@@ -16,10 +16,11 @@ router = APIRouter(tags=["alerts"], dependencies=[Authorized])
 @router.get("/alerts", response_model=models.Alerts)
 def list_alerts(
     backend: BackendDep,
-    since: Annotated[datetime | None, Query(description="only alerts detected at or after this time")] = None,
-    alert_type: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
-    severity: Annotated[str | None, Query(pattern=r"^[a-z]{1,16}$")] = None,
+    since: Annotated[datetime | None, Query(description="only alerts whose window starts at or after this")] = None,
+    rule: models.AlertRule | None = None,
+    severity: models.Severity | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> models.Alerts:
     """Alerts raised by the pipeline's rules (payment failures, silence, SLA, data quality)."""
-    return records.alerts(backend, since=since, alert_type=alert_type, severity=severity, limit=limit)
+    return records.alerts(backend, since=since, rule=rule.value if rule else None,
+                          severity=severity.value if severity else None, limit=limit)

@@ -68,7 +68,7 @@ def fulfillment_sla(
 @router.get("/top-products", response_model=models.TopProducts)
 def top_products(
     backend: BackendDep,
-    by: models.ProductRanking = models.ProductRanking.quantity,
+    by: models.ProductRanking = models.ProductRanking.revenue,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> models.TopProducts:
     """The best-selling products."""
