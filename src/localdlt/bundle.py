@@ -43,6 +43,8 @@ from typing import Any
 
 import yaml
 
+from localdlt.errors import PipelineDefinitionError
+
 log = logging.getLogger(__name__)
 
 BUNDLE_FILE_NAMES = ("databricks.yml", "databricks.yaml", "bundle.yml", "bundle.yaml")
@@ -53,8 +55,13 @@ ENV_VAR_PREFIX = "BUNDLE_VAR_"
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\d+\])*)\}")
 
 
-class BundleError(ValueError):
-    """A bundle file cannot be read, or a value in it cannot be resolved locally."""
+class BundleError(PipelineDefinitionError, ValueError):
+    """A bundle file cannot be read, or a value in it cannot be resolved locally.
+
+    A :class:`~localdlt.errors.PipelineDefinitionError`, so ``localdlt run`` reports it as one
+    (message, exit code 3); also a ``ValueError`` for callers outside localdlt."""
+
+    error_class = "BUNDLE_CONFIGURATION"
 
 
 @dataclass(frozen=True)
@@ -360,13 +367,13 @@ class _Resolver:
                 raise self._unresolvable(
                     f"var.{name}", where,
                     f"variable {name!r} is a lookup ({_one_line(declared['lookup'])}) that needs a workspace;"
-                    f" pass var.{name}=VALUE or set {ENV_VAR_PREFIX}{name}",
+                    f" {_how_to_set_var(name)}",
                 )
             else:
                 raise self._unresolvable(
                     f"var.{name}", where,
                     f"variable {name!r} has no default{self._target_text()} sets none;"
-                    f" pass var.{name}=VALUE or set {ENV_VAR_PREFIX}{name}",
+                    f" {_how_to_set_var(name)}",
                 )
         value = self.resolve(value, f"{where} via variables.{name}" if where else f"variables.{name}")
         for part in filter(None, sub.split(".")):
@@ -401,7 +408,7 @@ class _Resolver:
                 return short_user_name(str(self.workspace["current_user"]["userName"]))
             raise self._unresolvable(
                 f"workspace.{name}", where,
-                f"it is known only to a deployed bundle; pass workspace.{name}=VALUE",
+                f"it is known only to a deployed bundle; set it with --conf workspace.{name}=VALUE",
             )
         return self.resolve(value, f"{where} via workspace.{name}")
 
@@ -544,6 +551,10 @@ def _as_conf_string(value: Any) -> str:
     if isinstance(value, (dict, list)):
         raise BundleError(f"configuration values must be scalars, got {value!r}")
     return "" if value is None else str(value)
+
+
+def _how_to_set_var(name: str) -> str:
+    return f"set it with --conf var.{name}=VALUE or the environment variable {ENV_VAR_PREFIX}{name}"
 
 
 def _optional_str(value: Any) -> str | None:
