@@ -14,8 +14,9 @@ import re
 log = logging.getLogger(__name__)
 
 JAAS_OPTION = "kafka.sasl.jaas.config"
-# "kafkashaded." at the start of a (dotted) class name, not in the middle of another word.
-_SHADED_PREFIX = re.compile(r"(?<![\w.$])kafkashaded\.(?=[A-Za-z_])")
+# A JAAS configuration is "<LoginModule class> <flag> <key=value>...;" once per module: only the
+# class position (start of the value, or after a ";") is rewritten, never text inside an option.
+_SHADED_PREFIX = re.compile(r"(^|;)(\s*)kafkashaded\.(?=[A-Za-z_])")
 
 
 def rewrite_kafka_options(options: dict[str, str]) -> dict[str, str]:
@@ -32,7 +33,7 @@ def rewrite_kafka_options(options: dict[str, str]) -> dict[str, str]:
     for key, value in options.items():
         if key.lower() != JAAS_OPTION or not isinstance(value, str):
             continue
-        new_value, count = _SHADED_PREFIX.subn("", value)
+        new_value, count = _SHADED_PREFIX.subn(r"\1\2", value)
         if count:
             rewritten[key] = new_value
             log.info("option '%s': replaced %d shaded Kafka class name(s) with the unshaded one(s)", key, count)
