@@ -14,10 +14,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from orders_lakehouse.serving.app import create_app  # noqa: E402
 from orders_lakehouse.serving.settings import Settings  # noqa: E402
-from serving_gold_fixture import write_gold  # noqa: E402
+from serving_gold_fixture import API_TOKEN, write_gold  # noqa: E402
 from serving_http import RecordingServer  # noqa: E402
 
-TOKEN = "test-token-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +35,7 @@ def client(gold_storage: Path) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def secured_client(gold_storage: Path) -> Iterator[TestClient]:
     """The prod app (bearer token required) over the fixture tables."""
-    with TestClient(create_app(Settings(env="prod", token=TOKEN, storage=gold_storage))) as test_client:
+    with TestClient(create_app(Settings(env="prod", token=API_TOKEN, storage=gold_storage))) as test_client:
         yield test_client
 
 

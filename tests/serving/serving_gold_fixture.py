@@ -17,6 +17,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 UTC = timezone.utc
+API_TOKEN = "test-token-0123456789abcdef"  # the bearer token of the secured app
 TS = pa.timestamp("us", tz="UTC")
 MONEY = pa.decimal128(18, 2)
 

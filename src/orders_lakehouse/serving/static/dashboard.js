@@ -55,8 +55,8 @@ const hhmm = (iso) => iso.slice(11, 16);
 
 function renderSales(sales) {
   setData(charts.sales, sales.points.map((p) => hhmm(p.minute)), [
-    { label: "orders", data: sales.points.map((p) => p.orders), yAxisID: "y" },
-    { label: "revenue (R$)", data: sales.points.map((p) => p.revenue), yAxisID: "y1", type: "line" },
+    { label: "orders", data: sales.points.map((p) => p.orders), yAxisID: "y", order: 1 },
+    { label: "revenue (R$)", data: sales.points.map((p) => p.revenue), yAxisID: "y1", type: "line", order: 0 },
   ]);
   setTile("tile-orders", sales.totals.orders, integer.format(sales.totals.orders));
   setTile("tile-revenue", sales.totals.revenue, brl.format(sales.totals.revenue));
@@ -91,7 +91,7 @@ function renderSla(sla) {
   setData(charts.sla, labels, [
     { label: "p50 hours", data: sla.rows.map((r) => r.p50_hours) },
     { label: "p95 hours", data: sla.rows.map((r) => r.p95_hours) },
-    { label: "SLA breaches", data: sla.rows.map((r) => r.sla_breaches) },
+    { label: "SLA breaches", data: sla.rows.map((r) => r.sla_breaches), yAxisID: "y1", type: "line", order: 0 },
   ]);
 }
 
@@ -153,11 +153,16 @@ async function refresh() {
 
 async function start() {
   charts.sales = newChart("chart-sales", "bar", {
-    scales: { y: { beginAtZero: true, position: "left" }, y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } },
+    scales: { y: { beginAtZero: true, grace: "10%", position: "left" },
+      y1: { beginAtZero: true, grace: "10%", position: "right", grid: { drawOnChartArea: false } } },
   });
-  charts.payments = newChart("chart-payments", "bar", { scales: { y: { beginAtZero: true } } });
-  charts.funnel = newChart("chart-funnel", "bar", { scales: { y: { beginAtZero: true } } });
-  charts.sla = newChart("chart-sla", "bar", { scales: { y: { beginAtZero: true } } });
+  charts.payments = newChart("chart-payments", "bar", { scales: { y: { beginAtZero: true, grace: "10%" } } });
+  charts.funnel = newChart("chart-funnel", "bar", { scales: { y: { beginAtZero: true, grace: "10%" } } });
+  charts.sla = newChart("chart-sla", "bar", {
+    scales: { y: { beginAtZero: true, grace: "10%", title: { display: true, text: "hours" } },
+      y1: { beginAtZero: true, position: "right", ticks: { precision: 0 }, grid: { drawOnChartArea: false },
+        title: { display: true, text: "breaches" } } },
+  });
   charts.products = newChart("chart-products", "bar", { indexAxis: "y" });
   charts.quality = newChart("chart-quality", "bar", { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } } });
   let seconds = 5;

@@ -1,0 +1,90 @@
+"""Token auth outside dev, and the one settings object's validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from orders_lakehouse.serving.app import create_app
+from orders_lakehouse.serving.settings import Settings, SettingsError
+from serving_gold_fixture import API_TOKEN as TOKEN
+
+
+def test_missing_token_is_401_with_challenge(secured_client: TestClient) -> None:
+    response = secured_client.get("/kpis/status-funnel")
+    assert (response.status_code, response.json()) == (401, {"detail": "missing bearer token"})
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_wrong_token_is_403(secured_client: TestClient) -> None:
+    response = secured_client.get("/alerts", headers={"Authorization": "Bearer not-the-token"})
+    assert (response.status_code, response.json()) == (403, {"detail": "invalid bearer token"})
+
+
+def test_other_scheme_is_401(secured_client: TestClient) -> None:
+    response = secured_client.get("/orders/o-1", headers={"Authorization": f"Basic {TOKEN}"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/orders/o-1", "/kpis/sales-per-minute", "/kpis/payment-health",
+                                  "/kpis/status-funnel", "/kpis/fulfillment-sla", "/kpis/top-products", "/alerts",
+                                  "/data-quality"])
+def test_every_data_endpoint_needs_the_token(secured_client: TestClient, path: str) -> None:
+    assert secured_client.get(path).status_code == 401
+    assert secured_client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_health_page_and_docs_are_open(secured_client: TestClient) -> None:
+    assert secured_client.get("/health").json()["status"] == "ok"
+    assert secured_client.get("/dashboard-config").json() == {"refresh_seconds": 5, "auth_required": True}
+    assert secured_client.get("/").status_code == 200
+    assert secured_client.get("/openapi.json").json()["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer",
+                       "description": "ORDERS_API_TOKEN (not needed when ORDERS_API_ENV=dev)"}}
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ORDERS_API_ENV", "dev")
+    monkeypatch.setenv("ORDERS_API_STORAGE", str(tmp_path))
+    monkeypatch.setenv("ORDERS_API_DASHBOARD_REFRESH_SECONDS", "3")
+    settings = Settings()
+    assert (settings.env, settings.storage, settings.dashboard_refresh_seconds, settings.auth_required) == (
+        "dev", tmp_path, 3, False)
+    assert settings.delivery_state_path == tmp_path / "consumers" / "alert-delivery.json"
+
+
+def test_app_refuses_to_start_without_a_token_outside_dev(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"token is required when env is 'prod' \(set ORDERS_API_TOKEN\)"):
+        create_app(Settings(storage=tmp_path))
+    with pytest.raises(SettingsError, match="token must be at least 16 characters"):
+        create_app(Settings(env="staging", token="short", storage=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"env": "dev"}, "storage is required for the local backend"),
+        ({"env": "dev", "backend": "databricks"}, "databricks_warehouse_id is required for the databricks backend"),
+        ({"env": "qa", "storage": "/x"}, "Input should be 'dev', 'staging' or 'prod'"),
+        ({"env": "dev", "storage": "/x", "dashboard_refresh_seconds": 0}, "Input should be greater than or equal to 1"),
+        ({"env": "dev", "storage": "/x", "databricks_wait_timeout": "60s"}, "String should match pattern"),
+        ({"env": "dev", "storage": "/x", "azure_monitor_stream_name": "OrderAlerts"}, "String should match pattern"),
+        ({"env": "dev", "storage": "/x", "bogus": 1}, "Extra inputs are not permitted"),
+    ],
+)
+def test_settings_validation_names_the_problem(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(**kwargs)
+
+
+def test_alert_settings_checks(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="alerts_sink is not set"):
+        Settings(storage=tmp_path).check_alerts()
+    with pytest.raises(SettingsError, match="alerts_webhook_url is required for alerts_sink='webhook'"):
+        Settings(storage=tmp_path, alerts_sink="webhook").check_alerts()
+    with pytest.raises(SettingsError, match="needs azure_monitor_endpoint, azure_monitor_dcr_immutable_id, "
+                                            "azure_monitor_stream_name"):
+        Settings(storage=tmp_path, alerts_sink="azure_monitor").check_alerts()

@@ -1,0 +1,146 @@
+"""The dashboard in a real headless Chromium (Debian's, never downloaded) over the real server.
+
+The server is started the way a user starts it (``orders-lakehouse serve``, uvicorn) on a free
+port over the fixture Gold tables, with token auth on; the page gets the token via ``#token=``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serving_gold_fixture import API_TOKEN
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):  # up to ~20 s on a loaded 2-core machine
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read().decode()}")
+        try:
+            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        try:
+            process.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+    raise RuntimeError("server did not come up")
+
+
+@pytest.fixture(scope="module")
+def server_url(gold_storage: Path) -> Iterator[str]:
+    """``orders-lakehouse serve`` in a subprocess (prod mode: token required)."""
+    port = _free_port()
+    env = {**os.environ, "ORDERS_API_ENV": "prod", "ORDERS_API_TOKEN": API_TOKEN,
+           "ORDERS_API_DASHBOARD_REFRESH_SECONDS": "2"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orders_lakehouse.cli", "serve", "--storage", str(gold_storage), "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+CHART_DATA = """() => Object.fromEntries(Object.entries(window.dashboard.charts).map(([name, chart]) => [name, {
+    labels: chart.data.labels,
+    datasets: chart.data.datasets.map((d) => [d.label, d.data]),
+    drawn: chart.chartArea !== undefined && chart.chartArea.width > 0,
+}]))"""
+
+
+def _tile(page: object, test_id: str) -> tuple[str, str]:
+    element = page.locator(f'[data-testid="{test_id}"]')  # type: ignore[attr-defined]
+    return element.get_attribute("data-value"), element.inner_text().replace("\xa0", " ")
+
+
+def test_dashboard_without_token_says_why(browser: object, server_url: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(server_url + "/")
+    page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 1")
+    errors = page.evaluate("window.dashboard.errors")
+    assert len(errors) == 7
+    assert "/kpis/status-funnel: HTTP 401 missing bearer token" in errors
+    assert page.locator('[data-testid="status"]').get_attribute("class") == "error"
+    page.close()
+
+
+def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
+    console_errors: list[str] = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server_url}/#token={API_TOKEN}")
+    # Two refreshes: the periodic refresh works and keeps the same numbers.
+    page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 2", timeout=30_000)
+    assert page.evaluate("window.dashboard.errors") == []
+    assert console_errors == []
+    assert page.url == f"{server_url}/"  # token taken out of the address bar
+
+    assert _tile(page, "tile-orders") == ("7", "7")
+    assert _tile(page, "tile-revenue") == ("900.2", "R$ 900,20")
+    assert _tile(page, "tile-ticket") == ("128.6", "R$ 128,60")
+    assert _tile(page, "tile-approval") == ("0.75", "75,0%")
+    assert _tile(page, "tile-dq-failed") == ("2", "2")
+    assert _tile(page, "tile-alerts") == ("3", "3")
+
+    charts = page.evaluate(CHART_DATA)
+    assert charts["sales"] == {"labels": ["10:00", "10:01", "10:02"], "drawn": True, "datasets": [
+        ["orders", [3, 3, 1]], ["revenue (R$)", [399.9, 450.3, 50.0]]]}
+    assert charts["payments"] == {"labels": ["credit_card", "pix"], "drawn": True, "datasets": [
+        ["approved", [2, 7]], ["failed", [2, 1]]]}
+    assert charts["funnel"] == {"labels": ["created", "paid", "payment_failed", "shipped", "delivered", "cancelled"],
+                                "drawn": True, "datasets": [["orders", [10, 8, 2, 6, 4, 1]]]}
+    assert charts["sla"] == {"labels": ["2026-11-27 correios", "2026-11-28 correios", "2026-11-28 jadlog"],
+                             "drawn": True, "datasets": [["p50 hours", [30.5, 80.0, 20.0]],
+                                                         ["p95 hours", [70.0, 80.0, 20.0]],
+                                                         ["SLA breaches", [0, 1, 0]]]}
+    assert charts["products"] == {"labels": ["Cafeteira", "Café 500g", "Filtro"], "drawn": True,
+                                  "datasets": [["revenue (R$)", [600.0, 250.0, 40.0]]]}
+    assert charts["quality"] == {"labels": ["silver_order_events: valid_event_id", "silver_order_events: valid_total"],
+                                 "drawn": True, "datasets": [["passed", [14, 14]], ["failed", [1, 1]]]}
+
+    rows = page.locator('[data-testid="alerts-table"] tbody tr')
+    assert rows.count() == 3
+    assert rows.nth(0).locator("td").all_inner_texts() == [
+        "payment_failure_rate", "high", "2026-11-29T10:00:00Z", "0.375", "0.2",
+        "payment failure rate 0.38 above 0.20 (3 failed, 5 paid)"]
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+    page.close()
