@@ -12,6 +12,7 @@ setup:
 	@scripts/setup.sh
 
 test: setup
+	@scripts/setup-browser.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
