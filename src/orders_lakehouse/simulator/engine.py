@@ -93,6 +93,7 @@ class GroundTruth:
     bad_events: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     late_events: list[dict[str, Any]] = field(default_factory=list)
+    valid_event_ids: list[str] = field(default_factory=list)
 
     def record(self, message: Message) -> None:
         """Account for one sent message."""
@@ -106,7 +107,8 @@ class GroundTruth:
             self.duplicates.append({"index": message.index, "event_id": message.event_id})
             return
         self.valid_events += 1
-        assert message.event_type and message.order_id and message.event_time
+        assert message.event_type and message.order_id and message.event_time and message.event_id
+        self.valid_event_ids.append(message.event_id)
         self.events_by_type[message.event_type] += 1
         if message.late_seconds:
             self.late_events.append({"index": message.index, "event_id": message.event_id, "late_seconds": round(message.late_seconds, 6)})
@@ -135,6 +137,7 @@ class GroundTruth:
             "bad_events": self.bad_events,
             "duplicates": self.duplicates,
             "late": self.late_events,
+            "valid_event_ids": self.valid_event_ids,
         }
 
     def write(self, path: Path) -> None:
@@ -166,6 +169,14 @@ class Simulator:
         self._held: list[tuple[float, int, Message]] = []  # late messages: (release, tiebreak, message)
         self._recent: deque[Message] = deque(maxlen=200)  # candidates for duplicates
         self._sequence = 0
+
+    def start_at(self, moment: datetime) -> None:
+        """Move the clock's start (only before the first message), e.g. to when sending really begins."""
+        if self.truth.messages:
+            raise RuntimeError("start_at: the simulator has already sent messages")
+        if self.config.start_time is None:  # an explicit start time (reproducible run) is kept
+            self.start_time = moment.astimezone(timezone.utc)
+            self.truth.start_time = self.start_time.isoformat().replace("+00:00", "Z")
 
     def clock(self, index: int) -> datetime:
         """The simulated time of slot ``index``."""
