@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[FlowResult], None]
 DEFAULT_TRIGGER_INTERVAL = "1 second"
+EVENT_FLUSH_SECONDS = 5.0
 
 
 class _ExecutionResolver:
@@ -111,6 +112,7 @@ class Executor:
         self._failed_datasets: set[str] = set()
         # The original Python exception of a failed foreachBatch (py4j only passes on its text).
         self._batch_errors: dict[str, BaseException] = {}
+        self._last_flush = time.monotonic()
 
     # -- selection ----------------------------------------------------------------------------
     def _selection(self, value: bool | Sequence[str] | None, argument: str) -> set[str]:
@@ -151,7 +153,6 @@ class Executor:
         self._progress("SETTING_UP_TABLES")
         self._set_up_tables()
         self._progress("RUNNING")
-        self.events.flush()
         try:
             if self.continuous:
                 self._run_continuous()
@@ -236,8 +237,7 @@ class Executor:
                 self._set_status(planned, FlowStatus.COMPLETED)
             except Exception as exc:  # noqa: BLE001 - one flow's failure must not stop the others
                 self._fail(planned, result, exc)
-            finally:
-                self.events.flush()
+            self._maybe_flush()
 
     def _run_continuous(self) -> None:
         queries: dict[str, Any] = {}
@@ -268,7 +268,7 @@ class Executor:
                         queries.pop(name)
                 if any(r.status == FlowStatus.FAILED for r in self.results.values()):
                     break
-                self.events.flush()
+                self._maybe_flush()
                 self.stop_event.wait(0.5)
         finally:
             for name, query in queries.items():
@@ -279,6 +279,12 @@ class Executor:
             if not any(r.status == FlowStatus.FAILED for r in self.results.values()):
                 self._run_batch_flows(batch_flows)
             self.events.flush()
+
+    def _maybe_flush(self) -> None:
+        # Each flush is a Delta commit: write events every few seconds, not one commit per event.
+        if time.monotonic() - self._last_flush >= EVENT_FLUSH_SECONDS:
+            self.events.flush()
+            self._last_flush = time.monotonic()
 
     def _run_batch_flows(self, flows: list[PlannedFlow]) -> None:
         for planned in flows:

@@ -56,10 +56,17 @@ def create_if_missing(spark: SparkSession, dataset: Dataset, path: Path, schema:
     builder.execute()
 
 
+# (session id, table name) -> path of the catalog entries this process made: skip re-registering.
+_registered: dict[tuple[int, str], str] = {}
+
+
 def register(spark: SparkSession, name: str, path: Path) -> None:
     """Make ``spark.read.table(name)`` read the table at ``path`` (an external table entry in the
     session catalog; a previous entry of ours pointing elsewhere is replaced)."""
     if not exists(path):
+        return
+    key = (id(spark), name)
+    if _registered.get(key) == str(path) and spark.catalog.tableExists(".".join(name.split(".")[-2:])):
         return
     parts = name.split(".")[-2:]
     if len(parts) == 2:
@@ -73,5 +80,6 @@ def register(spark: SparkSession, name: str, path: Path) -> None:
                 return
             spark.sql(f"DROP TABLE IF EXISTS {ident}")
         spark.sql(f"CREATE TABLE {ident} USING DELTA LOCATION {_sql_string(str(path))}")
+        _registered[key] = str(path)
     except Exception as exc:  # noqa: BLE001 - registration is a convenience, never fatal
         log.warning("could not register table %s in the session catalog: %s", name, exc)

@@ -46,15 +46,25 @@ def landing(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def rows(spark: Any, path: Path, *columns: str) -> list[tuple[Any, ...]]:
-    """The rows of the Delta table at ``path`` as sorted tuples of ``columns``."""
+def _rows(spark: Any, path: Path, *columns: str) -> list[tuple[Any, ...]]:
     df = spark.read.format("delta").load(str(path))
     return sorted((tuple(r) for r in df.select(*columns).collect()), key=lambda t: tuple((v is None, v) for v in t))
 
 
-def events(spark: Any, storage: Path, event_type: str | None = None) -> list[Any]:
-    """The event log rows of ``storage`` in sequence order (optionally one event type)."""
+def _events(spark: Any, storage: Path, event_type: str | None = None) -> list[Any]:
     df = spark.read.format("delta").load(str(storage / "system" / "events"))
     if event_type:
         df = df.filter(df.event_type == event_type)
     return df.orderBy("sequence.control_plane_seq_no").collect()
+
+
+@pytest.fixture
+def rows(spark: Any) -> Callable[..., list[tuple[Any, ...]]]:
+    """``rows(path, *columns)``: the rows of the Delta table at ``path`` as sorted tuples."""
+    return lambda path, *columns: _rows(spark, path, *columns)
+
+
+@pytest.fixture
+def events(spark: Any) -> Callable[..., list[Any]]:
+    """``events(storage, event_type=None)``: event log rows in sequence order."""
+    return lambda storage, event_type=None: _events(spark, storage, event_type)
