@@ -88,3 +88,13 @@ def test_alert_settings_checks(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="needs azure_monitor_endpoint, azure_monitor_dcr_immutable_id, "
                                             "azure_monitor_stream_name"):
         Settings(storage=tmp_path, alerts_sink="azure_monitor").check_alerts()
+
+
+def test_databricks_app_mode_trusts_only_the_proxy_identity(gold_storage: Path) -> None:
+    settings = Settings(env="prod", auth="databricks_app", storage=gold_storage)  # no token needed
+    with TestClient(create_app(settings)) as app_client:
+        direct = app_client.get("/kpis/status-funnel")
+        assert (direct.status_code, direct.json()) == (401, {"detail": "no user identity from the Databricks Apps proxy"})
+        proxied = app_client.get("/kpis/status-funnel", headers={"X-Forwarded-Email": "ana.souza@example.com"})
+        assert proxied.status_code == 200
+        assert app_client.get("/dashboard-config").json() == {"refresh_seconds": 5, "auth_required": False}

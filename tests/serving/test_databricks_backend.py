@@ -178,3 +178,21 @@ def test_query_refuses_undeclared_columns() -> None:
         Query(FACT_ORDERS, ("order_id",), limit=0)
     with pytest.raises(BackendError):
         raise BackendError("x")
+
+
+def test_health_lists_tables_with_one_information_schema_query(warehouse: RecordingServer) -> None:
+    warehouse.script(STATEMENTS, (200, _succeeded([("table_name", "STRING")], [["fact_orders"], ["gold_top_products"]])),
+                     (200, _succeeded([("timestamp", "TIMESTAMP")], [["2026-11-29T10:00:00.000Z"]])))
+    app = create_app(Settings(env="dev", backend="databricks", databricks_warehouse_id=WAREHOUSE),
+                     backend=_backend(warehouse, event_log_table="main.orders.event_log"))
+    with TestClient(app) as client:
+        body = client.get("/health").json()
+    assert body == {"status": "degraded", "backend": "databricks", "tables": {
+        "fact_orders": True, "gold_sales_per_minute": False, "gold_payment_health": False,
+        "gold_status_funnel": False, "gold_fulfillment_sla": False, "gold_top_products": True,
+        "gold_order_alerts": False, "event_log": True}}
+    listing, probe = (r.json() for r in warehouse.to(STATEMENTS))
+    assert listing["statement"] == "SELECT `table_name` FROM IDENTIFIER(:tables) WHERE `table_schema` = :schema"
+    assert listing["parameters"] == [{"name": "tables", "value": "main.information_schema.tables", "type": "STRING"},
+                                     {"name": "schema", "value": "orders", "type": "STRING"}]
+    assert (probe["statement"], probe["row_limit"]) == ("SELECT `timestamp` FROM IDENTIFIER(:table)", 1)

@@ -65,6 +65,7 @@ def _deliver(args: argparse.Namespace) -> int:
 
     from orders_lakehouse.serving.alerts import AlertDeliverer, DeliveryState
     from orders_lakehouse.serving.alerts.factory import build_sink
+    from orders_lakehouse.serving.backends.base import BackendError
     from orders_lakehouse.serving.backends.factory import build_backend
 
     try:
@@ -78,7 +79,14 @@ def _deliver(args: argparse.Namespace) -> int:
         deliverer = AlertDeliverer(build_backend(settings), build_sink(settings, client),
                                    DeliveryState.load(settings.delivery_state_path))
         while True:
-            report = deliverer.deliver_pending()
+            try:
+                report = deliverer.deliver_pending()
+            except BackendError as error:  # e.g. gold_order_alerts not written yet
+                log.error("cannot read alerts: %s", error)
+                if not args.follow:
+                    return 1
+                time.sleep(args.interval)
+                continue
             print(f"delivered {len(report.delivered)}, rejected {len(report.rejected)}, "
                   f"already done {report.skipped}" + (f", stopped: {report.error}" if report.error else ""))
             if not args.follow:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # --- API ---
     env: Literal["dev", "staging", "prod"] = Field("prod", description="dev disables token auth")
     token: SecretStr | None = Field(None, description="Bearer token required outside dev")
+    auth: Literal["token", "databricks_app"] = Field(
+        "token", description="databricks_app: the Databricks Apps proxy authenticates users (X-Forwarded-* headers)"
+    )
     backend: Literal["local", "databricks"] = "local"
     storage: Path | None = Field(None, description="localdlt storage root (local backend)")
     dashboard_refresh_seconds: int = Field(5, ge=1, le=300)
@@ -78,7 +81,7 @@ class Settings(BaseSettings):
 
     def check_api(self) -> None:
         """Refuse to serve the API without a proper token outside dev (raises :class:`SettingsError`)."""
-        if self.env == "dev":
+        if self.env == "dev" or self.auth == "databricks_app":
             return
         if self.token is None:
             raise SettingsError(f"token is required when env is {self.env!r} (set ORDERS_API_TOKEN)")
@@ -119,7 +122,7 @@ class Settings(BaseSettings):
     @property
     def auth_required(self) -> bool:
         """Whether requests must carry the bearer token."""
-        return self.env != "dev"
+        return self.env != "dev" and self.auth == "token"
 
 
 @lru_cache

@@ -32,11 +32,25 @@ BackendDep = Annotated[Backend, Depends(get_backend)]
 _bearer = HTTPBearer(auto_error=False, description="ORDERS_API_TOKEN (not needed when ORDERS_API_ENV=dev)")
 
 
+# Set by the Databricks Apps reverse proxy once it has authenticated the user.
+FORWARDED_USER_HEADERS = ("x-forwarded-user", "x-forwarded-email")
+
+
 def require_token(
-    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Refuse the request unless it carries the configured bearer token (outside dev)."""
-    if not settings.auth_required:
+    """Refuse the request unless it carries the configured bearer token (outside dev).
+
+    With ``auth="databricks_app"`` the platform's proxy authenticates users; a request without the
+    identity headers it adds did not come through it and is refused.
+    """
+    if settings.env == "dev":
+        return
+    if settings.auth == "databricks_app":
+        if not any(request.headers.get(name) for name in FORWARDED_USER_HEADERS):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no user identity from the Databricks Apps proxy")
         return
     if credentials is None:
         raise HTTPException(

@@ -123,28 +123,33 @@ class DatabricksSqlBackend:
     def fetch(self, query: Query) -> list[dict[str, Any]]:
         """Rows of ``query``, values converted from the result manifest's column types."""
         statement, parameters = render(query, self._table_name(query.table))
+        return self._execute(statement, parameters, query.limit, query.table.name)
+
+    def _execute(
+        self, statement: str, parameters: list[StatementParameterListItem], row_limit: int | None, about: str
+    ) -> list[dict[str, Any]]:
         response = self._client.statement_execution.execute_statement(
             statement=statement,
             warehouse_id=self.warehouse_id,
             catalog=self.catalog,
             schema=self.schema,
             parameters=parameters,
-            row_limit=query.limit,
+            row_limit=row_limit,
             wait_timeout=self.wait_timeout,
             on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CANCEL,
             disposition=Disposition.INLINE,
             format=Format.JSON_ARRAY,
         )
-        return self._rows(query, response)
+        return self._rows(about, response)
 
-    def _rows(self, query: Query, response: StatementResponse) -> list[dict[str, Any]]:
+    def _rows(self, about: str, response: StatementResponse) -> list[dict[str, Any]]:
         state = response.status.state if response.status else None
         if state != StatementState.SUCCEEDED:
             error = response.status.error if response.status else None
             message = error.message if error and error.message else f"statement ended in state {state}"
             if "TABLE_OR_VIEW_NOT_FOUND" in message:
-                raise TableUnavailableError(query.table.name)
-            raise BackendError(f"SQL warehouse query on {query.table.name} failed: {message}")
+                raise TableUnavailableError(about)
+            raise BackendError(f"SQL warehouse query on {about} failed: {message}")
         columns = response.manifest.schema.columns if response.manifest and response.manifest.schema else []
         names = [c.name or "" for c in columns or []]
         types = [c.type_name.value if c.type_name else "STRING" for c in columns or []]
@@ -157,12 +162,20 @@ class DatabricksSqlBackend:
         return [{n: _convert(v, t) for n, v, t in zip(names, row, types)} for row in data]
 
     def available_tables(self) -> dict[str, bool]:
-        """Which tables answer a one-row probe on the warehouse."""
-        result: dict[str, bool] = {}
-        for table in (*GOLD_TABLES, EVENT_LOG):
-            try:
-                self.fetch(Query(table, (table.columns()[0],), limit=1))
-                result[table.name] = True
-            except BackendError:
-                result[table.name] = False
+        """Which Gold tables exist (one information_schema query) and whether the event log answers."""
+        if not self.catalog or not self.schema:
+            raise BackendError("health needs databricks_catalog and databricks_schema to be set")
+        listing = self._execute(
+            "SELECT `table_name` FROM IDENTIFIER(:tables) WHERE `table_schema` = :schema",
+            [_parameter("tables", f"{self.catalog}.information_schema.tables"), _parameter("schema", self.schema)],
+            None,
+            "information_schema.tables",
+        )
+        present = {str(row["table_name"]) for row in listing}
+        result = {table.name: table.name in present for table in GOLD_TABLES}
+        try:
+            self.fetch(Query(EVENT_LOG, (EVENT_LOG.column("timestamp"),), limit=1))
+            result[EVENT_LOG.name] = True
+        except BackendError:
+            result[EVENT_LOG.name] = False
         return result

@@ -29,9 +29,9 @@ def sales_per_minute(
     payment_method: models.PaymentMethod | None = None,
 ) -> models.SalesPerMinute:
     """Orders, revenue and average ticket per minute, optionally broken down and filtered."""
-    filters = {"channel": channel, "state": state, "payment_method": payment_method}
-    return kpis.sales_per_minute(backend, since=since, until=until, minutes=minutes, by=by,
-                                 filters={k: (v.value if hasattr(v, "value") else v) for k, v in filters.items()})
+    filters = {"channel": channel.value if channel else None, "state": state,
+               "payment_method": payment_method.value if payment_method else None}
+    return kpis.sales_per_minute(backend, since=since, until=until, minutes=minutes, by=by, filters=filters)
 
 
 @router.get("/payment-health", response_model=models.PaymentHealth)
