@@ -367,8 +367,16 @@ class Executor:
         if planned.flow.snapshot_cdc is not None:
             from localdlt.cdc_runner import run_snapshot_flow
 
+            self._set_status(planned, FlowStatus.RUNNING)
             with self._flow_conf(planned):
                 run_snapshot_flow(self, planned)
+            return
+        if planned.flow.cdc is not None and planned.flow.once:
+            from localdlt.cdc_runner import run_cdc_once
+
+            self._set_status(planned, FlowStatus.RUNNING)
+            with self._flow_conf(planned):
+                run_cdc_once(self, planned)
             return
         if planned.flow.once:
             self._run_once(planned)

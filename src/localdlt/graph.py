@@ -22,6 +22,7 @@ from localdlt import guard
 from localdlt.definitions import Dataset, DatasetKind, Flow
 from localdlt.errors import (
     CircularDependencyError,
+    InvalidArgumentError,
     InvalidFlowQueryError,
     PipelineDefinitionError,
     QueryFunctionReturnError,
@@ -258,7 +259,13 @@ class Planner:
             self._plan_dataset(source, reader=flow)
             source_schema = self._schemas.get(source) or self._view_frames[source].schema
             inputs = (source,)
-        target_schema = cdc_target_schema(spec, source_schema) if source_schema is not None else None
+        try:
+            target_schema = cdc_target_schema(spec, source_schema, self._spark) if source_schema is not None else None
+        except (ValueError, TypeError) as exc:  # the CDC engine's argument errors name the argument
+            raise InvalidArgumentError(
+                f"CDC flow '{flow.name}': {exc}", params={"flow": flow.name, "argument": getattr(exc, "argument", None)},
+                location=flow.location,
+            ) from exc
         return PlannedFlow(flow, inputs, streaming=flow.cdc is not None, schema=target_schema)
 
     def _read_for(
@@ -314,9 +321,15 @@ def _temporary_state_dirs() -> StateDirFor:
     return lambda flow, index: root / flow / "sources" / str(index)
 
 
-def cdc_target_schema(spec: dict[str, Any], source_schema: StructType) -> StructType:
+def cdc_target_schema(spec: dict[str, Any], source_schema: StructType, spark: Any = None) -> StructType:
     """The target schema of a CDC flow: the CDC engine's rule when it is there, else the source
     columns (minus ``except_column_list``) plus ``__START_AT``/``__END_AT`` for SCD type 2."""
+    try:
+        from localdlt.cdc_runner import target_schema
+
+        return target_schema(spark, spec, source_schema)
+    except ImportError:
+        pass
     columns = [f for f in source_schema.fields]
     if spec.get("column_list"):
         wanted = [str(c) for c in spec["column_list"]]

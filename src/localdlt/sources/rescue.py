@@ -27,8 +27,6 @@ RAW = "__localdlt_raw"
 FILE = "__localdlt_file_path"
 PARSED = "__localdlt_parsed"
 KEYS = "__localdlt_keys"
-NEEDS = "__localdlt_needs_rescue"
-VALUES = "__localdlt_values"
 INTERNAL_CORRUPT = "__localdlt_corrupt"
 FILE_PATH_KEY = "_file_path"
 CORRUPT_KEY = "_corrupt_record"
@@ -42,12 +40,13 @@ def _malformed_blob() -> Column:
     return F.to_json(F.struct(F.col(RAW).alias(CORRUPT_KEY), F.col(FILE).alias(FILE_PATH_KEY)))
 
 
-def _value_mismatch(field: StructField) -> Column:
-    """True when the record had a non-null value for ``field`` that the typed parse could not keep."""
-    raw_value = F.col(VALUES)[field.name]
-    present = raw_value.isNotNull() & ~F.expr(f"is_variant_null({VALUES}[{_sql_string(field.name)}])")
+def _value_mismatch(field: StructField, values: Column, typed: Column) -> Column:
+    """True when the record had a non-null value for ``field`` (in the ``values`` map of original
+    values) that the typed parse (``typed``) could not keep."""
+    raw_value = values[field.name]
+    present = raw_value.isNotNull() & ~F.is_variant_null(raw_value)
     if not _is_complex(field.dataType):
-        return present & F.col(field.name).isNull()
+        return present & typed.isNull()
     # A nested value may have fitted partly (Spark keeps partial results): re-parse this one field
     # alone and look at its corrupt column. Only ever evaluated for rows that need rescuing.
     probe_schema = StructType([StructField(field.name, field.dataType, True), StructField(INTERNAL_CORRUPT, StringType())])
@@ -106,47 +105,48 @@ def json_with_rescue(
         F.from_json(F.col(RAW), parse_schema, options).alias(PARSED),
         F.expr(f"json_object_keys({RAW})").alias(KEYS),
     )
-    needs = (
-        F.col(KEYS).isNull()
-        | F.col(f"{PARSED}.{corrupt}").isNotNull()
-        | (F.size(F.array_except(F.col(KEYS), known_array)) > 0)
-    )
-    flagged = parsed.select(
-        *[F.col(PARSED)[f.name].alias(f.name) for f in fields],
-        RAW,
-        FILE,
-        KEYS,
-        needs.alias(NEEDS),
-    )
     if mode == "DROPMALFORMED":
-        flagged = flagged.where(F.col(KEYS).isNotNull())
+        parsed = parsed.where(F.col(KEYS).isNotNull())
     elif mode == "FAILFAST":
-        flagged = flagged.where(
+        parsed = parsed.where(
             F.when(
                 F.col(KEYS).isNull(),
                 F.raise_error(F.concat(F.lit("[MALFORMED_RECORD_IN_PARSING] a record in "), F.col(FILE),
                                        F.lit(" is not a JSON object (mode FAILFAST)"))),
             ).otherwise(F.lit(True))
         )
-    # The original values, only for the rare rows that need rescuing (CASE evaluates lazily).
-    with_values = flagged.select(
-        "*",
-        F.when(F.col(NEEDS) & F.col(KEYS).isNotNull(), F.from_json(F.col(RAW), "map<string,variant>")).alias(VALUES),
+    typed = {f.name: F.col(PARSED)[f.name] for f in fields}
+    needs = (
+        F.col(KEYS).isNull()
+        | F.col(PARSED)[corrupt].isNotNull()
+        | (F.size(F.array_except(F.col(KEYS), known_array)) > 0)
     )
-    mismatches = [F.when(_value_mismatch(f), F.lit(f.name)) for f in fields if f.name != corrupt_column]
-    bad = F.array_compact(F.array(*mismatches)) if mismatches else F.array().cast("array<string>")
-    kept = F.map_filter(F.col(VALUES), lambda k, _v: ~F.array_contains(known_array, k) | F.array_contains(bad, k))
-    blob = F.when(
-        F.size(kept) > 0,
-        F.to_json(F.map_concat(kept, F.create_map(F.lit(FILE_PATH_KEY), F.col(FILE).cast("variant")))),
-    )
+    checked = [f for f in fields if f.name != corrupt_column]
+
+    def blob(values: Column) -> Column:
+        # ``values``: the record's original values (MAP<STRING, VARIANT>), parsed once per row
+        # and bound as a lambda variable so that every use below shares that one parse.
+        mismatches = [F.when(_value_mismatch(f, values, typed[f.name]), F.lit(f.name)) for f in checked]
+        bad = F.array_compact(F.array(*mismatches)) if mismatches else F.array().cast("array<string>")
+
+        def keep(bad_keys: Column) -> Column:
+            kept = F.map_filter(values, lambda k, _v: ~F.array_contains(known_array, k) | F.array_contains(bad_keys, k))
+            return F.when(
+                F.size(kept) > 0,
+                F.to_json(F.map_concat(kept, F.create_map(F.lit(FILE_PATH_KEY), F.col(FILE).cast("variant")))),
+            )
+
+        return F.element_at(F.transform(F.array(bad), keep), 1)
+
+    slow = F.element_at(F.transform(F.array(F.from_json(F.col(RAW), "map<string,variant>")), blob), 1)
     rescued = (
-        F.when(~F.col(NEEDS), F.lit(None).cast("string"))
+        F.when(~needs, F.lit(None).cast("string"))
         .when(F.col(KEYS).isNull(), _malformed_blob())
         # The corrupt column was set but no top-level field can be blamed: keep the whole record.
-        .otherwise(F.coalesce(blob, _malformed_blob()))
+        .otherwise(F.coalesce(slow, _malformed_blob()))
     )
-    return with_values.select(*[F.col(f.name) for f in fields], rescued.alias(rescued_column))
+    # One projection after the parse: the common row pays for field extraction and a cheap test.
+    return parsed.select(*[typed[f.name].alias(f.name) for f in fields], rescued.alias(rescued_column))
 
 
 def csv_with_rescue(

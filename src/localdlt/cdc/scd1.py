@@ -1,0 +1,186 @@
+"""SCD type 1: one row per key, the change with the highest sequence wins.
+
+State (an auxiliary Delta table) keeps, per key, the sequence of the change last applied and
+whether it was a delete (a *tombstone*, with the wall-clock time it was written), plus one
+row without key holding the highest truncate sequence (the *watermark*). With it:
+
+- an event whose sequence is not above its key's state is stale and ignored, so out-of-order
+  events, within a batch or across batches, end as if they had come in order;
+- a late update older than a delete does not resurrect the key while the tombstone lives
+  (``pipelines.cdc.tombstoneGCThresholdInSeconds``; expired tombstones are ignored and
+  garbage-collected by the state MERGE);
+- a truncate removes every key whose last change is older than it; events older than the
+  watermark are ignored.
+
+The plan of one micro-batch is computed against the *old* state and materialised before any
+write: target MERGE first, state MERGE second, each idempotent by (app id, batch id). A replay
+after a crash between the two skips the target and completes the state from the same plan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+
+from localdlt.cdc.columns import ResolvedColumns
+
+SEQ = "__seq"
+IS_DELETE = "__is_delete"
+IS_TRUNCATE = "__is_truncate"
+ACTION = "__action"
+RESET = "__reset"
+KIND = "__kind"
+DELETED_AT = "__deleted_at"
+
+LIVE, TOMBSTONE, WATERMARK = "live", "tombstone", "watermark"
+UPSERT, DELETE, TRUNCATE = "upsert", "delete", "truncate"
+
+
+def q(name: str) -> Column:
+    """A top-level column by its exact name (dots and spaces included)."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def state_schema(cols: ResolvedColumns) -> StructType:
+    """Schema of the SCD1 state table: the keys, the last sequence, the kind, the tombstone time."""
+    by_name = {f.name: f for f in cols.source_schema.fields}
+    return StructType(
+        [StructField(k, by_name[k].dataType, True) for k in cols.keys]
+        + [
+            StructField(SEQ, cols.sequence_type, True),
+            StructField(KIND, StringType(), False),
+            StructField(DELETED_AT, TimestampType(), True),
+        ]
+    )
+
+
+def plan_changes(prepared: DataFrame, state: DataFrame, cols: ResolvedColumns, gc_cutoff: datetime) -> DataFrame:
+    """The net change per key of one batch, against the state.
+
+    ``prepared`` has the target columns plus ``__seq``, ``__is_delete``, ``__is_truncate``.
+    Result: keys, values, ``__seq``, ``__action`` (upsert / delete / truncate), ``__reset``
+    (a delete earlier in the batch: do not fill NULLs from the old row), plus one
+    ``__action = 'watermark'`` row when the batch truncates.
+    """
+    keys = list(cols.keys)
+    # Tombstones older than the threshold no longer protect their key (garbage).
+    known = state.filter((q(KIND) != WATERMARK) & ~((q(KIND) == TOMBSTONE) & (q(DELETED_AT) < F.lit(gc_cutoff))))
+    old_watermark = state.filter(q(KIND) == WATERMARK).agg(F.max(q(SEQ)).alias("__wm_old"))
+    batch_truncate = prepared.filter(q(IS_TRUNCATE)).agg(F.max(q(SEQ)).alias("__wm_batch"))
+    watermark = old_watermark.crossJoin(batch_truncate).select(
+        F.greatest("__wm_old", "__wm_batch").alias("__wm"), F.col("__wm_batch")
+    )
+
+    events = (
+        prepared.filter(~q(IS_TRUNCATE))
+        .crossJoin(watermark.select("__wm"))
+        .filter(F.col("__wm").isNull() | (q(SEQ) > F.col("__wm")))
+        .drop("__wm")
+    )
+    by_key = Window.partitionBy(*[q(k) for k in keys])
+    events = events.withColumn("__last_del", F.max(F.when(q(IS_DELETE), q(SEQ))).over(by_key))
+    # Delete wins a tie on the sequence (Databricks leaves ties undefined).
+    order = F.struct(q(SEQ), q(IS_DELETE))
+    aggs = [F.max(order).alias("__win"), F.max("__last_del").alias("__last_del")]
+    for c in cols.values:
+        if c in cols.ignore_null:
+            # The latest non-NULL value among upserts after the batch's last delete of the key.
+            usable = ~q(IS_DELETE) & q(c).isNotNull() & (F.col("__last_del").isNull() | (q(SEQ) > F.col("__last_del")))
+            aggs.append(F.max_by(q(c), F.when(usable, order)).alias(c))
+        else:
+            aggs.append(F.max_by(q(c), order).alias(c))
+    winners = events.groupBy(*[q(k) for k in keys]).agg(*aggs).select(
+        *[q(k) for k in keys],
+        *[q(c) for c in cols.values],
+        F.col("__win")[SEQ].alias(SEQ),
+        F.when(F.col("__win")[IS_DELETE], F.lit(DELETE)).otherwise(F.lit(UPSERT)).alias(ACTION),
+        F.col("__last_del").isNotNull().alias(RESET),
+    )
+    fresh = (
+        winners.join(known.select(*[q(k) for k in keys], q(SEQ).alias("__state_seq")), keys, "left")
+        .filter(F.col("__state_seq").isNull() | (q(SEQ) > F.col("__state_seq")))
+        .drop("__state_seq")
+    )
+    # Truncate: every known key whose last change is not newer than the watermark goes.
+    wm_batch = watermark.filter(F.col("__wm_batch").isNotNull())
+    truncated = (
+        known.crossJoin(wm_batch)
+        .filter(q(SEQ) <= F.col("__wm"))
+        .join(fresh.select(*[q(k) for k in keys]), keys, "left_anti")
+        .select(
+            *[q(k) for k in keys],
+            *[F.lit(None).cast(cols.source_schema[c].dataType).alias(c) for c in cols.values],
+            q(SEQ),
+            F.lit(TRUNCATE).alias(ACTION),
+            F.lit(False).alias(RESET),
+        )
+    )
+    marker = wm_batch.select(
+        *[F.lit(None).cast(cols.source_schema[k].dataType).alias(k) for k in keys],
+        *[F.lit(None).cast(cols.source_schema[c].dataType).alias(c) for c in cols.values],
+        F.col("__wm").alias(SEQ),
+        F.lit(WATERMARK).alias(ACTION),
+        F.lit(False).alias(RESET),
+    )
+    return fresh.unionByName(truncated).unionByName(marker)
+
+
+def merge_target(target, changes: DataFrame, cols: ResolvedColumns):
+    """The target MERGE builder for ``changes`` (watermark rows excluded by the caller)."""
+    cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in cols.keys)
+    update = {}
+    for c in cols.values:
+        if c in cols.ignore_null:
+            update[f"`{c}`"] = F.when(F.col(f"s.{RESET}"), F.col(f"s.`{c}`")).otherwise(
+                F.coalesce(F.col(f"s.`{c}`"), F.col(f"t.`{c}`"))
+            )
+        else:
+            update[f"`{c}`"] = F.col(f"s.`{c}`")
+    insert = {f"`{c}`": F.col(f"s.`{c}`") for c in cols.columns}
+    builder = target.alias("t").merge(changes.alias("s"), cond).whenMatchedDelete(
+        condition=F.col(f"s.{ACTION}") != F.lit(UPSERT)
+    )
+    if update:
+        builder = builder.whenMatchedUpdate(condition=F.col(f"s.{ACTION}") == F.lit(UPSERT), set=update)
+    return builder.whenNotMatchedInsert(condition=F.col(f"s.{ACTION}") == F.lit(UPSERT), values=insert)
+
+
+def state_rows(changes: DataFrame, cols: ResolvedColumns, now: datetime) -> DataFrame:
+    """The state MERGE source: the new sequence and kind of every changed key, the watermark."""
+    kind = (
+        F.when(q(ACTION) == UPSERT, F.lit(LIVE))
+        .when(q(ACTION) == DELETE, F.lit(TOMBSTONE))
+        .when(q(ACTION) == WATERMARK, F.lit(WATERMARK))
+        .otherwise(F.lit(TRUNCATE))
+    )
+    return changes.select(
+        *[q(k) for k in cols.keys],
+        q(SEQ),
+        kind.alias(KIND),
+        F.when(q(ACTION) == DELETE, F.lit(now)).cast(TimestampType()).alias(DELETED_AT),
+        q(ACTION),
+    )
+
+
+def merge_state(state, rows: DataFrame, cols: ResolvedColumns, gc_cutoff: datetime | None):
+    """The state MERGE builder: upsert sequences, drop truncated keys and, when ``gc_cutoff``
+    is given, delete tombstones written before it (expired ones are already ignored when
+    planning, so collecting them is only about space and can run now and then)."""
+    cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in cols.keys)
+    values = {c: F.col(f"s.{c}") for c in (SEQ, KIND, DELETED_AT)}
+    insert = {**{f"`{k}`": F.col(f"s.`{k}`") for k in cols.keys}, **values}
+    builder = (
+        state.alias("t")
+        .merge(rows.alias("s"), cond)
+        .whenMatchedDelete(condition=F.col(f"s.{ACTION}") == F.lit(TRUNCATE))
+        .whenMatchedUpdate(set=values)
+        .whenNotMatchedInsert(condition=F.col(f"s.{ACTION}") != F.lit(TRUNCATE), values=insert)
+    )
+    if gc_cutoff is None:
+        return builder
+    return builder.whenNotMatchedBySourceDelete(
+        condition=(F.col(f"t.{KIND}") == F.lit(TOMBSTONE)) & (F.col(f"t.{DELETED_AT}") < F.lit(gc_cutoff))
+    )
