@@ -1,0 +1,15 @@
+"""Catch-up benchmark, Silver: typed and filtered by two rules."""
+
+from pyspark import pipelines as dp
+from pyspark.sql import SparkSession, functions as F
+
+
+@dp.table(name="bench_silver", format="delta")
+def bench_silver():
+    spark = SparkSession.active()
+    events = spark.readStream.table("bench_bronze")
+    return events.where("total >= 0 AND channel IS NOT NULL").select(
+        "event_id", "order_id", "channel", "state",
+        F.col("total").cast("decimal(18,2)").alias("total"),
+        F.to_timestamp("event_time").alias("event_time"),
+    )
