@@ -1,0 +1,74 @@
+"""Fixtures of the transform unit tests: the update-1 fixture files pushed through the plain
+transforms in batch (session-scoped: computed once), and helpers to compare with fixtures/expected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DateType, DecimalType, TimestampType
+
+from orders_lakehouse.transforms import bronze, silver
+from orders_lakehouse.transforms.rules import all_pass, silver_event_rules
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "fixtures"
+SALT = "test-salt"
+
+
+def table_rows(df: DataFrame, columns: list[str], key: list[str]) -> list[list[Any]]:
+    """Rows of ``df`` as JSON-like lists in ``columns`` order, sorted by ``key`` (NULLs first):
+    timestamps as ``yyyy-MM-dd HH:mm:ss.SSS`` (UTC), dates and decimals as strings."""
+    types = {f.name: f.dataType for f in df.schema.fields}
+    selected = []
+    for name in columns:
+        col, kind = F.col(f"`{name}`"), types[name]
+        if isinstance(kind, TimestampType):
+            col = F.date_format(col, "yyyy-MM-dd HH:mm:ss.SSS")
+        elif isinstance(kind, (DateType, DecimalType)):
+            col = col.cast("string")
+        selected.append(col.alias(name))
+    rows = [list(r) for r in df.select(*selected).collect()]
+    index = [columns.index(k) for k in key]
+    return sorted(rows, key=lambda r: tuple((r[i] is not None, r[i] if r[i] is not None else "") for i in index))
+
+
+def expected(update: int, table: str) -> dict[str, Any]:
+    """``fixtures/expected/update_<n>/<table>.json``: columns, key and rows."""
+    return json.loads((FIXTURES / "expected" / f"update_{update}" / f"{table}.json").read_text(encoding="utf-8"))
+
+
+def assert_table(df: DataFrame, update: int, table: str) -> None:
+    """``df`` holds exactly the expected rows (on the expected columns)."""
+    spec = expected(update, table)
+    want = sorted(spec["rows"], key=lambda r: tuple((r[spec["columns"].index(k)] is not None, r[spec["columns"].index(k)] if r[spec["columns"].index(k)] is not None else "") for k in spec["key"]))
+    got = table_rows(df, spec["columns"], spec["key"])
+    assert got == want, f"{table}: rows differ\n got: {got}\n want: {want}"
+
+
+def read_landing(spark: SparkSession, folder: Path) -> DataFrame:
+    """Batch read of a landing folder in the shape of the pipeline's file source."""
+    return bronze.from_text_files(spark.read.format("text").load(str(folder)).select("*", "_metadata"))
+
+
+@pytest.fixture(scope="session")
+def bronze_u1(spark: SparkSession) -> DataFrame:
+    """Bronze rows of fixtures/landing/update_1 (cached)."""
+    return bronze.to_bronze(read_landing(spark, FIXTURES / "landing" / "update_1")).cache()
+
+
+@pytest.fixture(scope="session")
+def staged_u1(bronze_u1: DataFrame) -> DataFrame:
+    """Staged (typed, normalised) rows of update 1."""
+    return silver.stage_events(bronze_u1, SALT).cache()
+
+
+@pytest.fixture(scope="session")
+def silver_u1(staged_u1: DataFrame) -> DataFrame:
+    """What silver_order_events holds after update 1: valid_events + the drop expectations."""
+    rules = silver_event_rules()
+    return silver.valid_events(staged_u1, rules).filter(all_pass(rules)).cache()
