@@ -11,12 +11,11 @@ import pytest
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 from fastapi.testclient import TestClient  # noqa: E402
-
-from orders_lakehouse.serving.app import create_app  # noqa: E402
-from orders_lakehouse.serving.settings import Settings  # noqa: E402
 from serving_gold_fixture import API_TOKEN, write_gold  # noqa: E402
 from serving_http import RecordingServer  # noqa: E402
 
+from orders_lakehouse.serving.app import create_app  # noqa: E402
+from orders_lakehouse.serving.settings import Settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")

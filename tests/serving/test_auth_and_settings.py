@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from serving_gold_fixture import API_TOKEN as TOKEN
 
 from orders_lakehouse.serving.app import create_app
 from orders_lakehouse.serving.settings import Settings, SettingsError
-from serving_gold_fixture import API_TOKEN as TOKEN
 
 
 def test_missing_token_is_401_with_challenge(secured_client: TestClient) -> None:
@@ -29,9 +29,19 @@ def test_other_scheme_is_401(secured_client: TestClient) -> None:
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/orders/o-1", "/kpis/sales-per-minute", "/kpis/payment-health",
-                                  "/kpis/status-funnel", "/kpis/fulfillment-sla", "/kpis/top-products", "/alerts",
-                                  "/data-quality"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/orders/o-1",
+        "/kpis/sales-per-minute",
+        "/kpis/payment-health",
+        "/kpis/status-funnel",
+        "/kpis/fulfillment-sla",
+        "/kpis/top-products",
+        "/alerts",
+        "/data-quality",
+    ],
+)
 def test_every_data_endpoint_needs_the_token(secured_client: TestClient, path: str) -> None:
     assert secured_client.get(path).status_code == 401
     assert secured_client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
@@ -42,8 +52,12 @@ def test_health_page_and_docs_are_open(secured_client: TestClient) -> None:
     assert secured_client.get("/dashboard-config").json() == {"refresh_seconds": 5, "auth_required": True}
     assert secured_client.get("/").status_code == 200
     assert secured_client.get("/openapi.json").json()["components"]["securitySchemes"] == {
-        "HTTPBearer": {"type": "http", "scheme": "bearer",
-                       "description": "ORDERS_API_TOKEN (not needed when ORDERS_API_ENV=dev)"}}
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "ORDERS_API_TOKEN (not needed when ORDERS_API_ENV=dev)",
+        }
+    }
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -52,7 +66,11 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("ORDERS_API_DASHBOARD_REFRESH_SECONDS", "3")
     settings = Settings()
     assert (settings.env, settings.storage, settings.dashboard_refresh_seconds, settings.auth_required) == (
-        "dev", tmp_path, 3, False)
+        "dev",
+        tmp_path,
+        3,
+        False,
+    )
     assert settings.delivery_state_path == tmp_path / "consumers" / "alert-delivery.json"
 
 
@@ -67,11 +85,20 @@ def test_app_refuses_to_start_without_a_token_outside_dev(tmp_path: Path) -> Non
     ("kwargs", "message"),
     [
         ({"env": "dev"}, "storage is required for the local backend"),
-        ({"env": "dev", "backend": "databricks"}, "databricks_warehouse_id is required for the databricks backend"),
+        (
+            {"env": "dev", "backend": "databricks"},
+            "databricks_warehouse_id is required for the databricks backend",
+        ),
         ({"env": "qa", "storage": "/x"}, "Input should be 'dev', 'staging' or 'prod'"),
-        ({"env": "dev", "storage": "/x", "dashboard_refresh_seconds": 0}, "Input should be greater than or equal to 1"),
+        (
+            {"env": "dev", "storage": "/x", "dashboard_refresh_seconds": 0},
+            "Input should be greater than or equal to 1",
+        ),
         ({"env": "dev", "storage": "/x", "databricks_wait_timeout": "60s"}, "String should match pattern"),
-        ({"env": "dev", "storage": "/x", "azure_monitor_stream_name": "OrderAlerts"}, "String should match pattern"),
+        (
+            {"env": "dev", "storage": "/x", "azure_monitor_stream_name": "OrderAlerts"},
+            "String should match pattern",
+        ),
         ({"env": "dev", "storage": "/x", "bogus": 1}, "Extra inputs are not permitted"),
     ],
 )
@@ -85,8 +112,10 @@ def test_alert_settings_checks(tmp_path: Path) -> None:
         Settings(storage=tmp_path).check_alerts()
     with pytest.raises(SettingsError, match="alerts_webhook_url is required for alerts_sink='webhook'"):
         Settings(storage=tmp_path, alerts_sink="webhook").check_alerts()
-    with pytest.raises(SettingsError, match="needs azure_monitor_endpoint, azure_monitor_dcr_immutable_id, "
-                                            "azure_monitor_stream_name"):
+    with pytest.raises(
+        SettingsError,
+        match="needs azure_monitor_endpoint, azure_monitor_dcr_immutable_id, " "azure_monitor_stream_name",
+    ):
         Settings(storage=tmp_path, alerts_sink="azure_monitor").check_alerts()
 
 
@@ -94,7 +123,12 @@ def test_databricks_app_mode_trusts_only_the_proxy_identity(gold_storage: Path) 
     settings = Settings(env="prod", auth="databricks_app", storage=gold_storage)  # no token needed
     with TestClient(create_app(settings)) as app_client:
         direct = app_client.get("/kpis/status-funnel")
-        assert (direct.status_code, direct.json()) == (401, {"detail": "no user identity from the Databricks Apps proxy"})
-        proxied = app_client.get("/kpis/status-funnel", headers={"X-Forwarded-Email": "ana.souza@example.com"})
+        assert (direct.status_code, direct.json()) == (
+            401,
+            {"detail": "no user identity from the Databricks Apps proxy"},
+        )
+        proxied = app_client.get(
+            "/kpis/status-funnel", headers={"X-Forwarded-Email": "ana.souza@example.com"}
+        )
         assert proxied.status_code == 200
         assert app_client.get("/dashboard-config").json() == {"refresh_seconds": 5, "auth_required": False}

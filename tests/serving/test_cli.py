@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 import pytest
-
-from orders_lakehouse.cli import main
 from serving_gold_fixture import ALERT_DQ, ALERT_PAYMENT, ALERT_SLA
 from serving_http import RecordingServer
+
+from orders_lakehouse.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -19,23 +19,47 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_alerts_deliver_once_then_nothing_new(gold_storage: Path, http_server: RecordingServer, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_alerts_deliver_once_then_nothing_new(
+    gold_storage: Path, http_server: RecordingServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = tmp_path / "delivered.json"
-    argv = ["alerts", "deliver", "--storage", str(gold_storage), "--sink", "webhook",
-            "--webhook-url", http_server.url + "/hook", "--state", str(state)]
+    argv = [
+        "alerts",
+        "deliver",
+        "--storage",
+        str(gold_storage),
+        "--sink",
+        "webhook",
+        "--webhook-url",
+        http_server.url + "/hook",
+        "--state",
+        str(state),
+    ]
     assert main(argv) == 0
     assert main(argv) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "delivered 3, rejected 0, already done 0", "delivered 0, rejected 0, already done 3"]
+        "delivered 3, rejected 0, already done 0",
+        "delivered 0, rejected 0, already done 3",
+    ]
     assert sorted(json.loads(state.read_text())["delivered"]) == sorted([ALERT_DQ, ALERT_SLA, ALERT_PAYMENT])
 
 
-def test_alerts_deliver_exit_1_on_rejection(gold_storage: Path, http_server: RecordingServer, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_alerts_deliver_exit_1_on_rejection(
+    gold_storage: Path, http_server: RecordingServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     http_server.script("/hook", (400, {"error": "bad"}))
-    argv = ["alerts", "deliver", "--storage", str(gold_storage), "--sink", "webhook",
-            "--webhook-url", http_server.url + "/hook", "--state", str(tmp_path / "s.json")]
+    argv = [
+        "alerts",
+        "deliver",
+        "--storage",
+        str(gold_storage),
+        "--sink",
+        "webhook",
+        "--webhook-url",
+        http_server.url + "/hook",
+        "--state",
+        str(tmp_path / "s.json"),
+    ]
     assert main(argv) == 1
     assert capsys.readouterr().out == "delivered 2, rejected 1, already done 0\n"
 
@@ -43,7 +67,10 @@ def test_alerts_deliver_exit_1_on_rejection(gold_storage: Path, http_server: Rec
 def test_alerts_deliver_without_sink_is_exit_2(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         assert main(["alerts", "deliver", "--storage", str(tmp_path)]) == 2
-    assert "invalid settings: alerts_sink is not set (webhook or azure_monitor; ORDERS_API_ALERTS_SINK)" in caplog.text
+    assert (
+        "invalid settings: alerts_sink is not set (webhook or azure_monitor; ORDERS_API_ALERTS_SINK)"
+        in caplog.text
+    )
 
 
 def test_serve_without_token_outside_dev_is_exit_2(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -15,15 +15,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from serving_gold_fixture import API_TOKEN
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
+)
 
 
 def _free_port() -> int:
@@ -52,11 +60,26 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 def server_url(gold_storage: Path) -> Iterator[str]:
     """``orders-lakehouse serve`` in a subprocess (prod mode: token required)."""
     port = _free_port()
-    env = {**os.environ, "ORDERS_API_ENV": "prod", "ORDERS_API_TOKEN": API_TOKEN,
-           "ORDERS_API_DASHBOARD_REFRESH_SECONDS": "2"}
+    env = {
+        **os.environ,
+        "ORDERS_API_ENV": "prod",
+        "ORDERS_API_TOKEN": API_TOKEN,
+        "ORDERS_API_DASHBOARD_REFRESH_SECONDS": "2",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "orders_lakehouse.cli", "serve", "--storage", str(gold_storage), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "orders_lakehouse.cli",
+            "serve",
+            "--storage",
+            str(gold_storage),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -72,12 +95,15 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         yield chromium
         chromium.close()
 
 
-CHART_DATA = """() => Object.fromEntries(Object.entries(window.dashboard.charts).map(([name, chart]) => [name, {
+CHART_DATA = """() => Object.fromEntries(
+  Object.entries(window.dashboard.charts).map(([name, chart]) => [name, {
     labels: chart.data.labels,
     datasets: chart.data.datasets.map((d) => [d.label, d.data]),
     drawn: chart.chartArea !== undefined && chart.chartArea.width > 0,
@@ -103,7 +129,9 @@ def test_dashboard_without_token_says_why(browser: object, server_url: str) -> N
 def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
     console_errors: list[str] = []
-    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: console_errors.append(message.text) if message.type == "error" else None
+    )
     page.goto(f"{server_url}/#token={API_TOKEN}")
     # Two refreshes: the periodic refresh works and keeps the same numbers.
     page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 2", timeout=30_000)
@@ -119,26 +147,51 @@ def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str) ->
     assert _tile(page, "tile-alerts") == ("3", "3")
 
     charts = page.evaluate(CHART_DATA)
-    assert charts["sales"] == {"labels": ["10:00", "10:01", "10:02"], "drawn": True, "datasets": [
-        ["orders", [3, 3, 1]], ["revenue (R$)", [399.9, 450.3, 50.0]]]}
-    assert charts["payments"] == {"labels": ["credit_card", "pix"], "drawn": True, "datasets": [
-        ["approved", [2, 7]], ["failed", [2, 1]]]}
-    assert charts["funnel"] == {"labels": ["created", "paid", "payment_failed", "shipped", "delivered", "cancelled"],
-                                "drawn": True, "datasets": [["orders", [10, 8, 2, 6, 4, 1]]]}
-    assert charts["sla"] == {"labels": ["2026-11-27 correios", "2026-11-28 correios", "2026-11-28 jadlog"],
-                             "drawn": True, "datasets": [["p50 hours", [30.5, 80.0, 20.0]],
-                                                         ["p95 hours", [70.0, 80.0, 20.0]],
-                                                         ["SLA breaches", [0, 1, 0]]]}
-    assert charts["products"] == {"labels": ["Cafeteira", "Café 500g", "Filtro"], "drawn": True,
-                                  "datasets": [["revenue (R$)", [600.0, 250.0, 40.0]]]}
-    assert charts["quality"] == {"labels": ["silver_order_events: valid_event_id", "silver_order_events: valid_total"],
-                                 "drawn": True, "datasets": [["passed", [14, 14]], ["failed", [1, 1]]]}
+    assert charts["sales"] == {
+        "labels": ["10:00", "10:01", "10:02"],
+        "drawn": True,
+        "datasets": [["orders", [3, 3, 1]], ["revenue (R$)", [399.9, 450.3, 50.0]]],
+    }
+    assert charts["payments"] == {
+        "labels": ["credit_card", "pix"],
+        "drawn": True,
+        "datasets": [["approved", [2, 7]], ["failed", [2, 1]]],
+    }
+    assert charts["funnel"] == {
+        "labels": ["created", "paid", "payment_failed", "shipped", "delivered", "cancelled"],
+        "drawn": True,
+        "datasets": [["orders", [10, 8, 2, 6, 4, 1]]],
+    }
+    assert charts["sla"] == {
+        "labels": ["2026-11-27 correios", "2026-11-28 correios", "2026-11-28 jadlog"],
+        "drawn": True,
+        "datasets": [
+            ["p50 hours", [30.5, 80.0, 20.0]],
+            ["p95 hours", [70.0, 80.0, 20.0]],
+            ["SLA breaches", [0, 1, 0]],
+        ],
+    }
+    assert charts["products"] == {
+        "labels": ["Cafeteira", "Café 500g", "Filtro"],
+        "drawn": True,
+        "datasets": [["revenue (R$)", [600.0, 250.0, 40.0]]],
+    }
+    assert charts["quality"] == {
+        "labels": ["silver_order_events: valid_event_id", "silver_order_events: valid_total"],
+        "drawn": True,
+        "datasets": [["passed", [14, 14]], ["failed", [1, 1]]],
+    }
 
     rows = page.locator('[data-testid="alerts-table"] tbody tr')
     assert rows.count() == 3
     assert rows.nth(0).locator("td").all_inner_texts() == [
-        "payment_failure_rate", "high", "2026-11-29T10:00:00Z", "0.375", "0.2",
-        "payment failure rate 0.38 above 0.20 (3 failed, 5 paid)"]
+        "payment_failure_rate",
+        "high",
+        "2026-11-29T10:00:00Z",
+        "0.375",
+        "0.2",
+        "payment failure rate 0.38 above 0.20 (3 failed, 5 paid)",
+    ]
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)

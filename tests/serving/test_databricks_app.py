@@ -39,22 +39,34 @@ def test_app_yaml_sets_only_known_settings() -> None:
     names = [item["name"] for item in spec["env"]]
     fields = {f"ORDERS_API_{name.upper()}" for name in Settings.model_fields}
     assert sorted(set(names) - fields) == []
-    assert {item["name"]: item.get("value", item.get("valueFrom")) for item in spec["env"]}["ORDERS_API_BACKEND"] == (
-        "databricks")
+    assert {item["name"]: item.get("value", item.get("valueFrom")) for item in spec["env"]}[
+        "ORDERS_API_BACKEND"
+    ] == ("databricks")
 
 
 def test_serving_folder_runs_standalone(gold_storage: Path, tmp_path: Path) -> None:
     root = tmp_path / "app"
     shutil.copytree(SERVING, root, ignore=shutil.ignore_patterns("__pycache__"))
     index = root / "static" / "index.html"
-    index.write_text(index.read_text().replace("<h1>Orders lakehouse</h1>", "<h1>Orders lakehouse (deployed copy)</h1>"))
+    index.write_text(
+        index.read_text().replace("<h1>Orders lakehouse</h1>", "<h1>Orders lakehouse (deployed copy)</h1>")
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DATABRICKS_APP_PORT": str(port), "ORDERS_API_ENV": "dev",
-           "ORDERS_API_STORAGE": str(gold_storage)}
-    process = subprocess.Popen([sys.executable, "-c", STANDALONE], cwd=root, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "DATABRICKS_APP_PORT": str(port),
+        "ORDERS_API_ENV": "dev",
+        "ORDERS_API_STORAGE": str(gold_storage),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", STANDALONE],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         body = None
         for _ in range(200):

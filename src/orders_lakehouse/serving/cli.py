@@ -31,9 +31,13 @@ def register(subparsers: Any) -> None:
     actions = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
     deliver = actions.add_parser("deliver", help="send alerts not delivered yet (once, or --follow)")
     deliver.add_argument("--storage", type=Path, help="localdlt storage root (default: ORDERS_API_STORAGE)")
-    deliver.add_argument("--sink", choices=["webhook", "azure_monitor"], help="default: ORDERS_API_ALERTS_SINK")
+    deliver.add_argument(
+        "--sink", choices=["webhook", "azure_monitor"], help="default: ORDERS_API_ALERTS_SINK"
+    )
     deliver.add_argument("--webhook-url", help="default: ORDERS_API_ALERTS_WEBHOOK_URL")
-    deliver.add_argument("--state", type=Path, help="delivered-ids file (default: <storage>/consumers/alert-delivery.json)")
+    deliver.add_argument(
+        "--state", type=Path, help="delivered-ids file (default: <storage>/consumers/alert-delivery.json)"
+    )
     deliver.add_argument("--follow", action="store_true", help="keep delivering every --interval seconds")
     deliver.add_argument("--interval", type=float, default=10.0)
     deliver.set_defaults(handler=_deliver)
@@ -54,8 +58,13 @@ def _serve(args: argparse.Namespace) -> int:
     except (ValidationError, SettingsError) as error:
         log.error("invalid settings: %s", error)
         return 2
-    log.info("serving %s backend on http://%s:%d (auth %s)", settings.backend, args.host, args.port,
-             "on" if settings.auth_required else "off")
+    log.info(
+        "serving %s backend on http://%s:%d (auth %s)",
+        settings.backend,
+        args.host,
+        args.port,
+        "on" if settings.auth_required else "off",
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -69,15 +78,22 @@ def _deliver(args: argparse.Namespace) -> int:
     from orders_lakehouse.serving.backends.factory import build_backend
 
     try:
-        settings = _settings(storage=args.storage, alerts_sink=args.sink, alerts_webhook_url=args.webhook_url,
-                             alerts_state_path=args.state)
+        settings = _settings(
+            storage=args.storage,
+            alerts_sink=args.sink,
+            alerts_webhook_url=args.webhook_url,
+            alerts_state_path=args.state,
+        )
         settings.check_alerts()
     except (ValidationError, SettingsError) as error:
         log.error("invalid settings: %s", error)
         return 2
     with httpx.Client(timeout=settings.alerts_timeout_seconds) as client:
-        deliverer = AlertDeliverer(build_backend(settings), build_sink(settings, client),
-                                   DeliveryState.load(settings.delivery_state_path))
+        deliverer = AlertDeliverer(
+            build_backend(settings),
+            build_sink(settings, client),
+            DeliveryState.load(settings.delivery_state_path),
+        )
         while True:
             try:
                 report = deliverer.deliver_pending()
@@ -87,8 +103,10 @@ def _deliver(args: argparse.Namespace) -> int:
                     return 1
                 time.sleep(args.interval)
                 continue
-            print(f"delivered {len(report.delivered)}, rejected {len(report.rejected)}, "
-                  f"already done {report.skipped}" + (f", stopped: {report.error}" if report.error else ""))
+            print(
+                f"delivered {len(report.delivered)}, rejected {len(report.rejected)}, "
+                f"already done {report.skipped}" + (f", stopped: {report.error}" if report.error else "")
+            )
             if not args.follow:
                 return 0 if report.ok else 1
             time.sleep(args.interval)

@@ -48,7 +48,9 @@ def main() -> None:
 
     from orders_lakehouse.serving.app import create_app_from_env
 
-    uvicorn.run(create_app_from_env(), host="0.0.0.0", port=int(os.environ.get("DATABRICKS_APP_PORT", "8000")))
+    uvicorn.run(
+        create_app_from_env(), host="0.0.0.0", port=int(os.environ.get("DATABRICKS_APP_PORT", "8000"))
+    )
 
 
 if __name__ == "__main__":

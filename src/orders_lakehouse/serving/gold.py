@@ -54,12 +54,27 @@ FACT_ORDERS = GoldTable(
         **_same("channel"),
         "state": "customer_state",
         **_same(
-            "payment_method", "installments", "items_count", "units", "subtotal", "discount", "shipping_amount",
+            "payment_method",
+            "installments",
+            "items_count",
+            "units",
+            "subtotal",
+            "discount",
+            "shipping_amount",
         ),
         "total_amount": "total",
         **_same(
-            "created_at", "paid_at", "payment_failed_at", "shipped_at", "delivered_at", "cancelled_at",
-            "payment_failures", "carrier", "promised_date", "delivery_hours", "is_delivered_late",
+            "created_at",
+            "paid_at",
+            "payment_failed_at",
+            "shipped_at",
+            "delivered_at",
+            "cancelled_at",
+            "payment_failures",
+            "carrier",
+            "promised_date",
+            "delivery_hours",
+            "is_delivered_late",
         ),
     },
     time_field="created_at",
@@ -77,19 +92,42 @@ PAYMENT_HEALTH = GoldTable(
 STATUS_FUNNEL = GoldTable("gold_status_funnel", _same("stage", "stage_order", "orders", "share_of_created"))
 FULFILLMENT_SLA = GoldTable(
     "gold_fulfillment_sla",
-    _same("delivery_date", "carrier", "delivered_orders", "p50_hours", "p95_hours", "late_deliveries", "sla_breaches"),
+    _same(
+        "delivery_date",
+        "carrier",
+        "delivered_orders",
+        "p50_hours",
+        "p95_hours",
+        "late_deliveries",
+        "sla_breaches",
+    ),
     time_field="delivery_date",
 )
 TOP_PRODUCTS = GoldTable("gold_top_products", _same("sku", "name", "units_sold", "revenue", "orders", "rank"))
 ORDER_ALERTS = GoldTable(
     "gold_order_alerts",
-    _same("alert_id", "rule", "severity", "window_start", "window_end", "dimension", "observed_value", "threshold",
-          "message"),
+    _same(
+        "alert_id",
+        "rule",
+        "severity",
+        "window_start",
+        "window_end",
+        "dimension",
+        "observed_value",
+        "threshold",
+        "message",
+    ),
     time_field="window_start",
 )
 # The pipeline event log (localdlt: <storage>/system/events; Databricks: the event_log table).
 EVENT_LOG = GoldTable("event_log", _same("timestamp", "event_type", "details"), time_field="timestamp")
 
 GOLD_TABLES: tuple[GoldTable, ...] = (
-    FACT_ORDERS, SALES_PER_MINUTE, PAYMENT_HEALTH, STATUS_FUNNEL, FULFILLMENT_SLA, TOP_PRODUCTS, ORDER_ALERTS,
+    FACT_ORDERS,
+    SALES_PER_MINUTE,
+    PAYMENT_HEALTH,
+    STATUS_FUNNEL,
+    FULFILLMENT_SLA,
+    TOP_PRODUCTS,
+    ORDER_ALERTS,
 )

@@ -34,7 +34,9 @@ def _rows_in_window(
     assert table.time_field is not None
     time_column = table.column(table.time_field)
     conditions = [Filter(time_column, ">=", window[0]), Filter(time_column, "<", window[1])]
-    conditions += [Filter(table.column(name), "=", value) for name, value in filters.items() if value is not None]
+    conditions += [
+        Filter(table.column(name), "=", value) for name, value in filters.items() if value is not None
+    ]
     query = Query(table, table.columns(), tuple(conditions), order_by=((time_column, False),))
     return [table.to_fields(row) for row in backend.fetch(query)]
 
@@ -58,8 +60,13 @@ def sales_per_minute(
         entry[0] += int(row["orders"] or 0)
         entry[1] += Decimal(str(row["revenue"] or 0))
     points = [
-        models.SalesPoint(minute=minute, group=group, orders=int(o), revenue=_money(r),
-                          average_ticket=_money(r / o) if o else 0.0)
+        models.SalesPoint(
+            minute=minute,
+            group=group,
+            orders=int(o),
+            revenue=_money(r),
+            average_ticket=_money(r / o) if o else 0.0,
+        )
         for (minute, group), (o, r) in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
     ]
     orders = sum(int(o) for o, _ in sums.values())
@@ -68,13 +75,19 @@ def sales_per_minute(
         window=models.TimeWindow(since=window[0], until=window[1]),
         by=by,
         points=points,
-        totals=models.SalesTotals(orders=orders, revenue=_money(revenue),
-                                  average_ticket=_money(revenue / orders) if orders else 0.0),
+        totals=models.SalesTotals(
+            orders=orders, revenue=_money(revenue), average_ticket=_money(revenue / orders) if orders else 0.0
+        ),
     )
 
 
 def payment_health(
-    backend: Backend, *, since: datetime | None, until: datetime | None, minutes: int, payment_method: str | None
+    backend: Backend,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    minutes: int,
+    payment_method: str | None,
 ) -> models.PaymentHealth:
     """Approved and declined payments per 5-minute window and method, and the overall rate."""
     table = gold.PAYMENT_HEALTH
@@ -82,8 +95,11 @@ def payment_health(
     rows = _rows_in_window(backend, table, window, {"payment_method": payment_method})
     points = [
         models.PaymentPoint(
-            window_start=as_utc(r["window_start"]), window_end=r["window_end"], payment_method=r["payment_method"],
-            approved=int(r["approved"] or 0), failed=int(r["failed"] or 0),
+            window_start=as_utc(r["window_start"]),
+            window_end=r["window_end"],
+            payment_method=r["payment_method"],
+            approved=int(r["approved"] or 0),
+            failed=int(r["failed"] or 0),
             approval_rate=_ratio(int(r["approved"] or 0), int(r["approved"] or 0) + int(r["failed"] or 0)),
         )
         for r in rows
@@ -93,7 +109,9 @@ def payment_health(
     return models.PaymentHealth(
         window=models.TimeWindow(since=window[0], until=window[1]),
         points=points,
-        totals=models.PaymentTotals(approved=approved, failed=failed, approval_rate=_ratio(approved, approved + failed)),
+        totals=models.PaymentTotals(
+            approved=approved, failed=failed, approval_rate=_ratio(approved, approved + failed)
+        ),
     )
 
 
@@ -102,8 +120,12 @@ def status_funnel(backend: Backend) -> models.StatusFunnel:
     table = gold.STATUS_FUNNEL
     query = Query(table, table.columns(), order_by=((table.column("stage_order"), False),))
     stages = [
-        models.FunnelStage(stage=r["stage"], stage_order=int(r["stage_order"]), orders=int(r["orders"] or 0),
-                           share_of_created=None if r["share_of_created"] is None else float(r["share_of_created"]))
+        models.FunnelStage(
+            stage=r["stage"],
+            stage_order=int(r["stage_order"]),
+            orders=int(r["orders"] or 0),
+            share_of_created=None if r["share_of_created"] is None else float(r["share_of_created"]),
+        )
         for r in (table.to_fields(row) for row in backend.fetch(query))
     ]
     return models.StatusFunnel(stages=stages)
@@ -117,7 +139,9 @@ def fulfillment_sla(
     column = table.column("delivery_date")
     if since is None or until is None:
         if until is None:
-            until = (since + timedelta(days=days - 1)) if since else (latest_time(backend, table) or date.today())
+            until = (
+                (since + timedelta(days=days - 1)) if since else (latest_time(backend, table) or date.today())
+            )
         since = since or until - timedelta(days=days - 1)
     if isinstance(until, datetime):
         until = until.date()
@@ -128,13 +152,21 @@ def fulfillment_sla(
     conditions = [Filter(column, ">=", since), Filter(column, "<=", until)]
     if carrier is not None:
         conditions.append(Filter(table.column("carrier"), "=", carrier))
-    query = Query(table, table.columns(), tuple(conditions), order_by=((column, False), (table.column("carrier"), False)))
+    query = Query(
+        table,
+        table.columns(),
+        tuple(conditions),
+        order_by=((column, False), (table.column("carrier"), False)),
+    )
     rows = [
         models.SlaRow(
-            delivery_date=r["delivery_date"], carrier=r["carrier"], delivered_orders=int(r["delivered_orders"] or 0),
+            delivery_date=r["delivery_date"],
+            carrier=r["carrier"],
+            delivered_orders=int(r["delivered_orders"] or 0),
             p50_hours=None if r["p50_hours"] is None else round(float(r["p50_hours"]), 2),
             p95_hours=None if r["p95_hours"] is None else round(float(r["p95_hours"]), 2),
-            late_deliveries=int(r["late_deliveries"] or 0), sla_breaches=int(r["sla_breaches"] or 0),
+            late_deliveries=int(r["late_deliveries"] or 0),
+            sla_breaches=int(r["sla_breaches"] or 0),
         )
         for r in (table.to_fields(row) for row in backend.fetch(query))
     ]
@@ -146,11 +178,21 @@ def top_products(backend: Backend, *, by: models.ProductRanking, limit: int) -> 
     table = gold.TOP_PRODUCTS
     metric = table.column(by.value)
     other = table.column("units_sold" if by is models.ProductRanking.revenue else "revenue")
-    query = Query(table, table.columns(), order_by=((metric, True), (other, True), (table.column("sku"), False)),
-                  limit=limit)
+    query = Query(
+        table,
+        table.columns(),
+        order_by=((metric, True), (other, True), (table.column("sku"), False)),
+        limit=limit,
+    )
     products = [
-        models.TopProduct(rank=index, sku=r["sku"], name=r["name"], units_sold=int(r["units_sold"] or 0),
-                          revenue=_money(r["revenue"]), orders=int(r["orders"] or 0))
+        models.TopProduct(
+            rank=index,
+            sku=r["sku"],
+            name=r["name"],
+            units_sold=int(r["units_sold"] or 0),
+            revenue=_money(r["revenue"]),
+            orders=int(r["orders"] or 0),
+        )
         for index, r in enumerate((table.to_fields(row) for row in backend.fetch(query)), start=1)
     ]
     return models.TopProducts(by=by, products=products)

@@ -63,7 +63,9 @@ class OrderStatus(BaseModel):
     """Current state of one order (a row of ``fact_orders``)."""
 
     order_id: str
-    status: str | None = Field(description="latest status: created, paid, payment_failed, shipped, delivered, cancelled")
+    status: str | None = Field(
+        description="latest status: created, paid, payment_failed, shipped, delivered, cancelled"
+    )
     customer_id: str | None
     channel: str | None
     state: str | None = Field(description="customer UF")

@@ -48,9 +48,15 @@ def summarise(details: list[str | None], since: datetime | None = None) -> model
             dropped[str(expectations[0].get("dataset"))] += int(quality.get("dropped_records") or 0)
     rows = [
         models.ExpectationQuality(
-            dataset=dataset, name=name, passed_records=passed[(dataset, name)], failed_records=failed[(dataset, name)],
-            failure_rate=(round(failed[(dataset, name)] / total, 4)
-                          if (total := passed[(dataset, name)] + failed[(dataset, name)]) else None),
+            dataset=dataset,
+            name=name,
+            passed_records=passed[(dataset, name)],
+            failed_records=failed[(dataset, name)],
+            failure_rate=(
+                round(failed[(dataset, name)] / total, 4)
+                if (total := passed[(dataset, name)] + failed[(dataset, name)])
+                else None
+            ),
         )
         for dataset, name in sorted(passed.keys() | failed.keys())
     ]

@@ -27,8 +27,14 @@ def order_status(backend: Backend, order_id: str) -> models.OrderStatus:
     return models.OrderStatus.model_validate(table.to_fields(rows[0]))
 
 
-def alert_rows(backend: Backend, *, since: datetime | None = None, rule: str | None = None,
-               severity: str | None = None, limit: int | None = None) -> list[dict[str, object]]:
+def alert_rows(
+    backend: Backend,
+    *,
+    since: datetime | None = None,
+    rule: str | None = None,
+    severity: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, object]]:
     """Rows of ``gold_order_alerts`` (API field names), newest window first, then by id."""
     table = gold.ORDER_ALERTS
     filters = []
@@ -43,9 +49,12 @@ def alert_rows(backend: Backend, *, since: datetime | None = None, rule: str | N
     return [table.to_fields(row) for row in rows]
 
 
-def alerts(backend: Backend, *, since: datetime | None, rule: str | None, severity: str | None,
-           limit: int) -> models.Alerts:
+def alerts(
+    backend: Backend, *, since: datetime | None, rule: str | None, severity: str | None, limit: int
+) -> models.Alerts:
     """The newest ``limit`` alerts matching the filters (``since`` applies to ``window_start``)."""
-    items = [models.Alert.model_validate(row) for row in alert_rows(
-        backend, since=since, rule=rule, severity=severity, limit=limit)]
+    items = [
+        models.Alert.model_validate(row)
+        for row in alert_rows(backend, since=since, rule=rule, severity=severity, limit=limit)
+    ]
     return models.Alerts(alerts=items, count=len(items))

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     env: Literal["dev", "staging", "prod"] = Field("prod", description="dev disables token auth")
     token: SecretStr | None = Field(None, description="Bearer token required outside dev")
     auth: Literal["token", "databricks_app"] = Field(
-        "token", description="databricks_app: the Databricks Apps proxy authenticates users (X-Forwarded-* headers)"
+        "token",
+        description="databricks_app: the Databricks Apps proxy authenticates users (X-Forwarded-* headers)",
     )
     backend: Literal["local", "databricks"] = "local"
     storage: Path | None = Field(None, description="localdlt storage root (local backend)")
@@ -65,7 +66,9 @@ class Settings(BaseSettings):
     azure_monitor_dcr_immutable_id: str | None = None
     azure_monitor_stream_name: str | None = Field(None, pattern=r"^Custom-[A-Za-z0-9_]+$")
     azure_monitor_api_version: str = "2023-01-01"
-    azure_monitor_token: SecretStr | None = Field(None, description="ready bearer token (else client credentials)")
+    azure_monitor_token: SecretStr | None = Field(
+        None, description="ready bearer token (else client credentials)"
+    )
     azure_tenant_id: str | None = None
     azure_client_id: str | None = None
     azure_client_secret: SecretStr | None = None
@@ -99,7 +102,11 @@ class Settings(BaseSettings):
         if self.alerts_sink == "azure_monitor":
             missing = [
                 name
-                for name in ("azure_monitor_endpoint", "azure_monitor_dcr_immutable_id", "azure_monitor_stream_name")
+                for name in (
+                    "azure_monitor_endpoint",
+                    "azure_monitor_dcr_immutable_id",
+                    "azure_monitor_stream_name",
+                )
                 if getattr(self, name) is None
             ]
             if missing:

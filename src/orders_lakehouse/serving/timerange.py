@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MAX_WINDOW = timedelta(days=7)
 
@@ -13,7 +13,7 @@ class InvalidRequestError(ValueError):
 
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is taken to be UTC already."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def resolve_window(
@@ -37,11 +37,17 @@ def resolve_window(
         end = as_utc(until)
         start = end - length
     else:
-        anchor = as_utc(latest) if latest is not None else datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        anchor = (
+            as_utc(latest)
+            if latest is not None
+            else datetime.now(UTC).replace(second=0, microsecond=0)
+        )
         end = anchor + timedelta(minutes=1)
         start = end - length
     if start >= end:
         raise InvalidRequestError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
     if end - start > MAX_WINDOW:
-        raise InvalidRequestError(f"the time range may span at most {MAX_WINDOW.days} days, got {end - start}")
+        raise InvalidRequestError(
+            f"the time range may span at most {MAX_WINDOW.days} days, got {end - start}"
+        )
     return start, end

@@ -30,12 +30,17 @@ class StaticToken:
 class ClientCredentialsToken:
     """Tokens from ``<authority>/<tenant>/oauth2/v2.0/token``, cached until shortly before expiry."""
 
-    def __init__(self, client: httpx.Client, *, authority: str, tenant_id: str, client_id: str,
-                 client_secret: str) -> None:
+    def __init__(
+        self, client: httpx.Client, *, authority: str, tenant_id: str, client_id: str, client_secret: str
+    ) -> None:
         self._client = client
         self._url = f"{authority.rstrip('/')}/{tenant_id}/oauth2/v2.0/token"
-        self._form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
-                      "scope": MONITOR_SCOPE}
+        self._form = {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scope": MONITOR_SCOPE,
+        }
         self._lock = threading.Lock()
         self._cached: tuple[str, float] | None = None
 
@@ -48,5 +53,8 @@ class ClientCredentialsToken:
             response.raise_for_status()
             body = response.json()
             lifetime = float(body.get("expires_in", 3600))
-            self._cached = (body["access_token"], time.monotonic() + max(lifetime - _EXPIRY_MARGIN_SECONDS, 0))
+            self._cached = (
+                body["access_token"],
+                time.monotonic() + max(lifetime - _EXPIRY_MARGIN_SECONDS, 0),
+            )
             return self._cached[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from orders_lakehouse.serving.alerts.sinks import DeliveryFailedError, DeliveryRejectedError, Sink
@@ -13,7 +13,7 @@ from orders_lakehouse.serving.backends.base import Backend
 from orders_lakehouse.serving.records import alert_rows
 
 log = logging.getLogger(__name__)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -34,7 +34,7 @@ class DeliveryReport:
 def _oldest_first(row: dict[str, Any]) -> tuple[datetime, str]:
     start = row.get("window_start")
     if isinstance(start, datetime) and start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
+        start = start.replace(tzinfo=UTC)
     return (start if isinstance(start, datetime) else _EPOCH, str(row["alert_id"]))
 
 
@@ -72,7 +72,9 @@ class AlertDeliverer:
                 report.rejected.update({alert_id: error.status for alert_id in ids})
                 continue
             except DeliveryFailedError as error:
-                log.error("delivery stopped, %d alerts left for the next round: %s", len(pending) - start, error)
+                log.error(
+                    "delivery stopped, %d alerts left for the next round: %s", len(pending) - start, error
+                )
                 report.error = str(error)
                 break
             self.state.mark_delivered(ids)  # only after the endpoint confirmed

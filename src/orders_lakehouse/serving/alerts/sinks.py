@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -60,7 +60,7 @@ class Sink(Protocol):
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -75,7 +75,9 @@ def _encode(payload: Any) -> bytes:
 class _RetryingPoster:
     """POSTs JSON with the retry policy shared by the sinks."""
 
-    def __init__(self, client: httpx.Client, *, max_attempts: int, backoff: float, backoff_max: float) -> None:
+    def __init__(
+        self, client: httpx.Client, *, max_attempts: int, backoff: float, backoff_max: float
+    ) -> None:
         self._client = client
         self._retrying = Retrying(
             stop=stop_after_attempt(max_attempts),
@@ -89,11 +91,15 @@ class _RetryingPoster:
             return self._retrying(self._attempt, url, body, headers)
         except RetryError as error:
             cause = error.last_attempt.exception()
-            raise DeliveryFailedError(f"gave up after {error.last_attempt.attempt_number} attempts: {cause}") from cause
+            raise DeliveryFailedError(
+                f"gave up after {error.last_attempt.attempt_number} attempts: {cause}"
+            ) from cause
 
     def _attempt(self, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
         try:
-            response = self._client.post(url, content=body, headers={"Content-Type": "application/json", **headers})
+            response = self._client.post(
+                url, content=body, headers={"Content-Type": "application/json", **headers}
+            )
         except httpx.TransportError as error:
             raise _Retryable(f"{type(error).__name__}: {error}") from error
         if response.status_code in RETRYABLE_STATUSES:
@@ -111,21 +117,33 @@ class WebhookSink:
 
     max_batch = 1
 
-    def __init__(self, client: httpx.Client, url: str, *, max_attempts: int = 5, backoff: float = 1.0,
-                 backoff_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        url: str,
+        *,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        backoff_max: float = 30.0,
+    ) -> None:
         self.url = url
-        self._poster = _RetryingPoster(client, max_attempts=max_attempts, backoff=backoff, backoff_max=backoff_max)
+        self._poster = _RetryingPoster(
+            client, max_attempts=max_attempts, backoff=backoff, backoff_max=backoff_max
+        )
 
     def send(self, alerts: Sequence[Mapping[str, Any]]) -> None:
         """POST each alert (in order)."""
         for alert in alerts:
-            self._poster.post(self.url, _encode({"source": "orders-lakehouse", "alert": dict(alert)}),
-                              {"Idempotency-Key": str(alert["alert_id"])})
+            self._poster.post(
+                self.url,
+                _encode({"source": "orders-lakehouse", "alert": dict(alert)}),
+                {"Idempotency-Key": str(alert["alert_id"])},
+            )
 
 
 def to_log_record(alert: Mapping[str, Any]) -> dict[str, Any]:
     """An alert as a row of the custom Log Analytics table (``TimeGenerated`` required by the API)."""
-    moment = alert.get("window_end") or alert.get("window_start") or datetime.now(timezone.utc)
+    moment = alert.get("window_end") or alert.get("window_start") or datetime.now(UTC)
     return {
         "TimeGenerated": moment,
         "AlertId": alert["alert_id"],
@@ -147,14 +165,27 @@ class AzureMonitorSink:
     ``x-ms-client-request-id`` is derived from the batch's alert ids, so a retried batch keeps its id.
     """
 
-    def __init__(self, client: httpx.Client, token_provider: Any, *, endpoint: str, dcr_immutable_id: str,
-                 stream_name: str, api_version: str = "2023-01-01", max_batch: int = 100, max_attempts: int = 5,
-                 backoff: float = 1.0, backoff_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        token_provider: Any,
+        *,
+        endpoint: str,
+        dcr_immutable_id: str,
+        stream_name: str,
+        api_version: str = "2023-01-01",
+        max_batch: int = 100,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        backoff_max: float = 30.0,
+    ) -> None:
         self.url = f"{endpoint.rstrip('/')}/dataCollectionRules/{dcr_immutable_id}/streams/{stream_name}"
         self.api_version = api_version
         self.max_batch = max_batch
         self._tokens = token_provider
-        self._poster = _RetryingPoster(client, max_attempts=max_attempts, backoff=backoff, backoff_max=backoff_max)
+        self._poster = _RetryingPoster(
+            client, max_attempts=max_attempts, backoff=backoff, backoff_max=backoff_max
+        )
 
     def send(self, alerts: Sequence[Mapping[str, Any]]) -> None:
         """Upload ``alerts`` as one JSON array."""
@@ -163,5 +194,6 @@ class AzureMonitorSink:
             "Authorization": f"Bearer {self._tokens.token()}",
             "x-ms-client-request-id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"orders-lakehouse-alerts:{ids}")),
         }
-        self._poster.post(f"{self.url}?api-version={self.api_version}", _encode([to_log_record(a) for a in alerts]),
-                          headers)
+        self._poster.post(
+            f"{self.url}?api-version={self.api_version}", _encode([to_log_record(a) for a in alerts]), headers
+        )

@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,14 @@ class DeliveryState:
 
     def mark_delivered(self, alert_ids: list[str]) -> None:
         """Record confirmed deliveries and persist at once."""
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         for alert_id in alert_ids:
             self.delivered[alert_id] = now
         self.save()
 
     def mark_rejected(self, alert_ids: list[str], status: int, reason: str) -> None:
         """Record a permanent refusal by the endpoint (not retried) and persist at once."""
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         for alert_id in alert_ids:
             self.rejected[alert_id] = {"status": status, "reason": reason[:500], "at": now}
         self.save()

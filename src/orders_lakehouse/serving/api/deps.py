@@ -50,7 +50,9 @@ def require_token(
         return
     if settings.auth == "databricks_app":
         if not any(request.headers.get(name) for name in FORWARDED_USER_HEADERS):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no user identity from the Databricks Apps proxy")
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "no user identity from the Databricks Apps proxy"
+            )
         return
     if credentials is None:
         raise HTTPException(
@@ -58,7 +60,9 @@ def require_token(
         )
     assert settings.token is not None  # guaranteed by Settings validation outside dev
     # Constant-time comparison: the token is a shared secret.
-    if not secrets.compare_digest(credentials.credentials.encode(), settings.token.get_secret_value().encode()):
+    if not secrets.compare_digest(
+        credentials.credentials.encode(), settings.token.get_secret_value().encode()
+    ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid bearer token")
 
 

@@ -39,7 +39,7 @@ def _parameter(name: str, value: Any) -> StatementParameterListItem:
         return StatementParameterListItem(name=name, value=value.isoformat(), type="DATE")
     if isinstance(value, int):
         return StatementParameterListItem(name=name, value=str(value), type="BIGINT")
-    if isinstance(value, (float, Decimal)):
+    if isinstance(value, float | Decimal):
         return StatementParameterListItem(name=name, value=str(value), type="DOUBLE")
     return StatementParameterListItem(name=name, value=str(value), type="STRING")
 
@@ -156,10 +156,12 @@ class DatabricksSqlBackend:
         data: list[list[str | None]] = list(response.result.data_array or []) if response.result else []
         next_chunk = response.result.next_chunk_index if response.result else None
         while next_chunk is not None:  # large results come in chunks
-            chunk = self._client.statement_execution.get_statement_result_chunk_n(response.statement_id, next_chunk)
+            chunk = self._client.statement_execution.get_statement_result_chunk_n(
+                response.statement_id, next_chunk
+            )
             data.extend(chunk.data_array or [])
             next_chunk = chunk.next_chunk_index
-        return [{n: _convert(v, t) for n, v, t in zip(names, row, types)} for row in data]
+        return [{n: _convert(v, t) for n, v, t in zip(names, row, types, strict=False)} for row in data]
 
     def available_tables(self) -> dict[str, bool]:
         """Which Gold tables exist (one information_schema query) and whether the event log answers."""
@@ -167,7 +169,10 @@ class DatabricksSqlBackend:
             raise BackendError("health needs databricks_catalog and databricks_schema to be set")
         listing = self._execute(
             "SELECT `table_name` FROM IDENTIFIER(:tables) WHERE `table_schema` = :schema",
-            [_parameter("tables", f"{self.catalog}.information_schema.tables"), _parameter("schema", self.schema)],
+            [
+                _parameter("tables", f"{self.catalog}.information_schema.tables"),
+                _parameter("schema", self.schema),
+            ],
             None,
             "information_schema.tables",
         )

@@ -61,7 +61,9 @@ class LocalDeltaBackend:
         needed = list(dict.fromkeys([*query.columns, *(c for c, _ in query.order_by)]))
         data = delta.to_pyarrow_table(columns=needed, filters=_expression(query.filters))
         if query.order_by:
-            data = data.sort_by([(column, "descending" if desc else "ascending") for column, desc in query.order_by])
+            data = data.sort_by(
+                [(column, "descending" if desc else "ascending") for column, desc in query.order_by]
+            )
         if query.limit is not None:
             data = data.slice(0, query.limit)
         return data.select(list(query.columns)).to_pylist()

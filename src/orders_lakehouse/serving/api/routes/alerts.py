@@ -16,11 +16,18 @@ router = APIRouter(tags=["alerts"], dependencies=[Authorized])
 @router.get("/alerts", response_model=models.Alerts)
 def list_alerts(
     backend: BackendDep,
-    since: Annotated[datetime | None, Query(description="only alerts whose window starts at or after this")] = None,
+    since: Annotated[
+        datetime | None, Query(description="only alerts whose window starts at or after this")
+    ] = None,
     rule: models.AlertRule | None = None,
     severity: models.Severity | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> models.Alerts:
     """Alerts raised by the pipeline's rules (payment failures, silence, SLA, data quality)."""
-    return records.alerts(backend, since=since, rule=rule.value if rule else None,
-                          severity=severity.value if severity else None, limit=limit)
+    return records.alerts(
+        backend,
+        since=since,
+        rule=rule.value if rule else None,
+        severity=severity.value if severity else None,
+        limit=limit,
+    )

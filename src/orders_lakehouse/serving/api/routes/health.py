@@ -22,4 +22,6 @@ def health(backend: BackendDep) -> models.Health:
 @router.get("/dashboard-config", response_model=models.DashboardConfig, include_in_schema=False)
 def dashboard_config(settings: SettingsDep) -> models.DashboardConfig:
     """Refresh period and whether the page must send a token."""
-    return models.DashboardConfig(refresh_seconds=settings.dashboard_refresh_seconds, auth_required=settings.auth_required)
+    return models.DashboardConfig(
+        refresh_seconds=settings.dashboard_refresh_seconds, auth_required=settings.auth_required
+    )

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/kpis", tags=["kpis"], dependencies=[Authorized])
 
 Since = Annotated[datetime | None, Query(description="window start (RFC 3339; naive = UTC)")]
 Until = Annotated[datetime | None, Query(description="window end, exclusive")]
-Minutes = Annotated[int, Query(ge=1, le=1440, description="window length when since/until are not both given")]
+Minutes = Annotated[
+    int, Query(ge=1, le=1440, description="window length when since/until are not both given")
+]
 
 
 @router.get("/sales-per-minute", response_model=models.SalesPerMinute)
@@ -29,8 +31,11 @@ def sales_per_minute(
     payment_method: models.PaymentMethod | None = None,
 ) -> models.SalesPerMinute:
     """Orders, revenue and average ticket per minute, optionally broken down and filtered."""
-    filters = {"channel": channel.value if channel else None, "state": state,
-               "payment_method": payment_method.value if payment_method else None}
+    filters = {
+        "channel": channel.value if channel else None,
+        "state": state,
+        "payment_method": payment_method.value if payment_method else None,
+    }
     return kpis.sales_per_minute(backend, since=since, until=until, minutes=minutes, by=by, filters=filters)
 
 
@@ -43,8 +48,13 @@ def payment_health(
     payment_method: models.PaymentMethod | None = None,
 ) -> models.PaymentHealth:
     """Approved vs declined payments per 5-minute window and method."""
-    return kpis.payment_health(backend, since=since, until=until, minutes=minutes,
-                               payment_method=payment_method.value if payment_method else None)
+    return kpis.payment_health(
+        backend,
+        since=since,
+        until=until,
+        minutes=minutes,
+        payment_method=payment_method.value if payment_method else None,
+    )
 
 
 @router.get("/status-funnel", response_model=models.StatusFunnel)
@@ -58,7 +68,9 @@ def fulfillment_sla(
     backend: BackendDep,
     since: Annotated[date | None, Query(description="first delivery date")] = None,
     until: Annotated[date | None, Query(description="last delivery date, inclusive")] = None,
-    days: Annotated[int, Query(ge=1, le=366, description="range length when since/until are not both given")] = 7,
+    days: Annotated[
+        int, Query(ge=1, le=366, description="range length when since/until are not both given")
+    ] = 7,
     carrier: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> models.FulfillmentSla:
     """Created -> delivered hours (p50 / p95), late deliveries and SLA breaches per day and carrier."""

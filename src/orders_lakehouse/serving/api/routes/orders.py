@@ -12,10 +12,14 @@ from orders_lakehouse.serving.api.deps import Authorized, BackendDep
 router = APIRouter(prefix="/orders", tags=["orders"], dependencies=[Authorized])
 
 
-@router.get("/{order_id}", response_model=models.OrderStatus, responses={404: {"description": "unknown order"}})
+@router.get(
+    "/{order_id}", response_model=models.OrderStatus, responses={404: {"description": "unknown order"}}
+)
 def get_order(
     backend: BackendDep,
-    order_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="order id of the event contract")],
+    order_id: Annotated[
+        str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="order id of the event contract")
+    ],
 ) -> models.OrderStatus:
     """Status, amounts and milestone timestamps of one order."""
     return records.order_status(backend, order_id)
