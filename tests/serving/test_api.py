@@ -420,3 +420,26 @@ def test_backend_dependency_override_sees_structured_queries(gold_storage: Path)
     [query] = recording.queries
     assert (query.table.name, query.limit) == ("fact_orders", 1)
     assert [(f.column, f.op, f.value) for f in query.filters] == [("order_id", "=", "o-2")]
+
+
+def test_openapi_documents_error_answers(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert sorted(spec["paths"]["/orders/{order_id}"]["get"]["responses"]) == [
+        "200",
+        "401",
+        "403",
+        "404",
+        "422",
+        "502",
+        "503",
+    ]
+    assert sorted(spec["paths"]["/kpis/sales-per-minute"]["get"]["responses"]) == [
+        "200",
+        "400",
+        "401",
+        "403",
+        "422",
+        "502",
+        "503",
+    ]
+    assert spec["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]

@@ -264,3 +264,22 @@ class DashboardConfig(BaseModel):
 
     refresh_seconds: int
     auth_required: bool
+
+
+class ErrorDetail(BaseModel):
+    """Body of every 4xx/5xx answer raised by the API itself."""
+
+    detail: str
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` entries for the given status codes (shared by the routers)."""
+    reasons = {
+        400: "parameters that contradict each other (e.g. since after until)",
+        401: "missing bearer token",
+        403: "invalid bearer token",
+        404: "not found",
+        502: "the SQL warehouse query failed",
+        503: "the Gold table does not exist yet",
+    }
+    return {code: {"model": ErrorDetail, "description": reasons[code]} for code in codes}

@@ -37,11 +37,7 @@ def resolve_window(
         end = as_utc(until)
         start = end - length
     else:
-        anchor = (
-            as_utc(latest)
-            if latest is not None
-            else datetime.now(UTC).replace(second=0, microsecond=0)
-        )
+        anchor = as_utc(latest) if latest is not None else datetime.now(UTC).replace(second=0, microsecond=0)
         end = anchor + timedelta(minutes=1)
         start = end - length
     if start >= end:

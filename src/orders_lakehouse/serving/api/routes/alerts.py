@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query
 from orders_lakehouse.serving import models, records
 from orders_lakehouse.serving.api.deps import Authorized, BackendDep
 
-router = APIRouter(tags=["alerts"], dependencies=[Authorized])
+router = APIRouter(
+    tags=["alerts"], dependencies=[Authorized], responses=models.error_responses(401, 403, 502, 503)
+)
 
 
 @router.get("/alerts", response_model=models.Alerts)

@@ -10,7 +10,12 @@ from fastapi import APIRouter, Query
 from orders_lakehouse.serving import kpis, models
 from orders_lakehouse.serving.api.deps import Authorized, BackendDep
 
-router = APIRouter(prefix="/kpis", tags=["kpis"], dependencies=[Authorized])
+router = APIRouter(
+    prefix="/kpis",
+    tags=["kpis"],
+    dependencies=[Authorized],
+    responses=models.error_responses(400, 401, 403, 502, 503),
+)
 
 Since = Annotated[datetime | None, Query(description="window start (RFC 3339; naive = UTC)")]
 Until = Annotated[datetime | None, Query(description="window end, exclusive")]

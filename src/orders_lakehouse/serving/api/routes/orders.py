@@ -9,12 +9,15 @@ from fastapi import APIRouter, Path
 from orders_lakehouse.serving import models, records
 from orders_lakehouse.serving.api.deps import Authorized, BackendDep
 
-router = APIRouter(prefix="/orders", tags=["orders"], dependencies=[Authorized])
-
-
-@router.get(
-    "/{order_id}", response_model=models.OrderStatus, responses={404: {"description": "unknown order"}}
+router = APIRouter(
+    prefix="/orders",
+    tags=["orders"],
+    dependencies=[Authorized],
+    responses=models.error_responses(401, 403, 404, 502, 503),
 )
+
+
+@router.get("/{order_id}", response_model=models.OrderStatus)
 def get_order(
     backend: BackendDep,
     order_id: Annotated[

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query
 from orders_lakehouse.serving import models, quality
 from orders_lakehouse.serving.api.deps import Authorized, BackendDep
 
-router = APIRouter(tags=["data quality"], dependencies=[Authorized])
+router = APIRouter(
+    tags=["data quality"], dependencies=[Authorized], responses=models.error_responses(401, 403, 502, 503)
+)
 
 
 @router.get("/data-quality", response_model=models.DataQuality)
