@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from orders_lakehouse.serving import gold, models
 from orders_lakehouse.serving.backends.base import Backend, Filter, Query
 from orders_lakehouse.serving.timerange import InvalidRequestError, as_utc, resolve_window
 
+_CENT = Decimal("0.01")
+
 
 def _money(value: Any) -> float:
-    return round(float(value or 0), 2)
+    # Decimal half-up to the cent (as money is shown), then float for JSON.
+    return float(Decimal(str(value or 0)).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
