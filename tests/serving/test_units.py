@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,7 @@ from orders_lakehouse.serving.kpis import _money
 from orders_lakehouse.serving.quality import summarise
 from orders_lakehouse.serving.timerange import InvalidRequestError, resolve_window
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_money_rounds_half_up_to_the_cent() -> None:
