@@ -13,8 +13,6 @@ from orders_lakehouse.serving.kpis import _money
 from orders_lakehouse.serving.quality import summarise
 from orders_lakehouse.serving.timerange import InvalidRequestError, resolve_window
 
-UTC = UTC
-
 
 def test_money_rounds_half_up_to_the_cent() -> None:
     # float rounding would give 2.67 for 2.675 (binary representation); money rounds half up.
