@@ -16,7 +16,6 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import write_deltalake
 
-UTC = UTC
 API_TOKEN = "test-token-0123456789abcdef"  # the bearer token of the secured app
 TS = pa.timestamp("us", tz="UTC")
 MONEY = pa.decimal128(18, 2)
