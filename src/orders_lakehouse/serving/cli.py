@@ -109,4 +109,7 @@ def _deliver(args: argparse.Namespace) -> int:
             )
             if not args.follow:
                 return 0 if report.ok else 1
-            time.sleep(args.interval)
+            try:
+                time.sleep(args.interval)
+            except KeyboardInterrupt:  # Ctrl-C between rounds: a clean stop, state already saved
+                return 0 if report.ok else 1
