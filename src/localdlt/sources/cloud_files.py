@@ -89,7 +89,7 @@ def read_cloud_files(
     first = state.first_start(opts.include_existing_files, existing)
     skipped = set(first["existing_files"])
     if listing is not None:
-        for changed in state.changed_files(listing, skipped):
+        for changed in state.changed_files(listing, skipped, report=on_changed_file is not None):
             # Databricks skips such a file silently (cloudFiles.allowOverwrites=false); say it.
             log.warning(
                 "file changed after it was ingested; its new content is NOT ingested "
@@ -98,6 +98,8 @@ def read_cloud_files(
             )
             if on_changed_file is not None:
                 on_changed_file(changed)
+            # Without a callback the change is logged but stays unreported, so a later start
+            # that has one (the runtime's execution, after its planning pass) still gets it.
 
     read_schema, inferred = resolve_schema(spark, opts, schema, root=path, listing=listing, state=state)
     rescued_column = opts.rescued_data_column or (DEFAULT_RESCUED_COLUMN if inferred else None)

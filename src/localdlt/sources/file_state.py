@@ -7,8 +7,9 @@ private to the flow that the runtime deletes on full refresh):
 * ``first_start.json`` — written once, at the very first start: whether existing files are to be
   ingested (``cloudFiles.includeExistingFiles`` is evaluated only then, as on Databricks) and, if
   not, which files existed.
-* ``seen_files.json`` — size and modification time of every file seen at a start, to notice a
-  file that changes after it was ingested (the open-source source silently ignores it).
+* ``seen_files.json`` / ``reported_changes.json`` — size and modification time of every file
+  when first seen, and of the last change reported, to notice a file that changes after it was
+  ingested (the open-source source silently ignores it).
 * ``inferred_schema.json`` — the schema inferred at first start, so restarts see the same schema.
 
 Every file is replaced atomically (write to a temporary file, then ``os.replace``).
@@ -152,25 +153,34 @@ class FlowFileState:
             )
         return record
 
-    def changed_files(self, listing: Iterable[FileEntry], skip: set[str]) -> list[str]:
-        """Files seen at an earlier start whose size or modification time differ now.
+    def changed_files(self, listing: Iterable[FileEntry], skip: set[str], *, report: bool = True) -> list[str]:
+        """Files seen at an earlier start whose size or modification time differ now, each change
+        returned once.
 
-        Records the current size and time of every listed file (except ``skip``), so each change
-        is reported once.
+        ``seen_files.json`` keeps the size and time a file had when first seen (the version that
+        was ingested); ``reported_changes.json`` the version last reported. With ``report=False``
+        (a caller with no callback, e.g. a planning pass) changes are returned but not marked as
+        reported, so the next caller that has a callback still gets them.
         """
         seen: dict[str, list[int]] = self.load("seen_files.json") or {}
+        reported: dict[str, list[int]] = self.load("reported_changes.json") or {}
         changed: list[str] = []
-        dirty = False
+        new_seen = new_reported = False
         for entry in listing:
             if entry.path in skip:
                 continue
             now = [entry.size, entry.mtime_ns]
-            before = seen.get(entry.path)
-            if before is not None and before != now:
-                changed.append(entry.path)
-            if before != now:
+            first = seen.get(entry.path)
+            if first is None:
                 seen[entry.path] = now
-                dirty = True
-        if dirty:
+                new_seen = True
+            elif first != now and reported.get(entry.path) != now:
+                changed.append(entry.path)
+                if report:
+                    reported[entry.path] = now
+                    new_reported = True
+        if new_seen:
             self.save("seen_files.json", seen)
+        if new_reported:
+            self.save("reported_changes.json", reported)
         return changed

@@ -65,6 +65,9 @@ def test_changed_file_is_reported_once_and_not_reingested(
     # The producer rewrites the file in place (new size and time) and lands a new one.
     land_file(landing, "a.json", '{"id": 1}\n{"id": 99}\n', mtime=1_700_000_050)
     land_file(landing, "b.json", '{"id": 2}\n', mtime=1_700_000_100)
+    # The runtime's planning pass opens the source without a callback first: it must not
+    # swallow the change before the execution pass (which has the callback) sees it.
+    read_cloud_files(spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s")
     second = drain(read(), tmp_path / "cp")
     assert changed == [str(target)]
     assert second.rows == [(2,)]  # the changed file's new content is not ingested (as on Databricks)
