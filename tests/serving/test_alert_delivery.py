@@ -277,3 +277,28 @@ def test_state_file_is_replaced_atomically_and_versioned(tmp_path: Path) -> None
     path.write_text('{"version": 99}')
     with pytest.raises(ValueError, match="unsupported delivery state version 99"):
         DeliveryState.load(path)
+
+
+def test_azure_token_failure_stops_the_round_without_uploading(
+    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+) -> None:
+    http_server.script("/tenant-1/oauth2/v2.0/token", (401, {"error": "invalid_client"}))
+    tokens = ClientCredentialsToken(
+        http_client, authority=http_server.url, tenant_id="tenant-1", client_id="app-1", client_secret="wrong"
+    )
+    sink = AzureMonitorSink(
+        http_client,
+        tokens,
+        endpoint=http_server.url,
+        dcr_immutable_id="dcr-00000000000000000000000000000000",
+        stream_name="Custom-OrderAlerts_CL",
+        **FAST,
+    )
+    report = AlertDeliverer(
+        LocalDeltaBackend(gold_storage), sink, DeliveryState.load(tmp_path / "s.json")
+    ).deliver_pending()
+    assert report.delivered == []
+    assert report.error is not None
+    assert report.error.startswith("could not get an Azure Monitor token: Client error '401 Unauthorized'")
+    assert http_server.to(STREAM_PATH) == []
+    assert not (tmp_path / "s.json").exists()

@@ -187,11 +187,18 @@ class AzureMonitorSink:
             client, max_attempts=max_attempts, backoff=backoff, backoff_max=backoff_max
         )
 
+    def _token(self) -> str:
+        try:
+            return self._tokens.token()
+        except (httpx.HTTPError, KeyError, ValueError) as error:
+            # Without a token nothing can be sent: stop the round, keep the alerts pending.
+            raise DeliveryFailedError(f"could not get an Azure Monitor token: {error}") from error
+
     def send(self, alerts: Sequence[Mapping[str, Any]]) -> None:
         """Upload ``alerts`` as one JSON array."""
         ids = ",".join(sorted(str(a["alert_id"]) for a in alerts))
         headers = {
-            "Authorization": f"Bearer {self._tokens.token()}",
+            "Authorization": f"Bearer {self._token()}",
             "x-ms-client-request-id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"orders-lakehouse-alerts:{ids}")),
         }
         self._poster.post(
