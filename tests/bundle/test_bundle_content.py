@@ -93,6 +93,16 @@ def test_library_root_and_file_paths_resolve_to_existing_files():
     for (kind, key), (path, settings) in _resources().items():
         if "file_path" in settings:
             assert (path.parent / settings["file_path"]).is_file(), f"{kind}.{key}: {settings['file_path']}"
+        if "source_code_path" in settings:
+            assert (path.parent / settings["source_code_path"] / "app.yaml").is_file(), f"{kind}.{key}"
+
+
+def test_app_gets_the_warehouse_its_app_yaml_reads():
+    path, app = _resources()[("apps", "orders_serving")]
+    app_yaml = load_yaml(path.parent / app["source_code_path"] / "app.yaml")
+    wanted = {e["valueFrom"] for e in app_yaml["env"] if "valueFrom" in e}
+    assert wanted == {r["name"] for r in app["resources"]} == {"sql-warehouse"}
+    assert app["resources"][0]["sql_warehouse"] == {"id": "${var.warehouse_id}", "permission": "CAN_USE"}
 
 
 def test_pipeline_settings_follow_the_design():
