@@ -149,7 +149,7 @@ class _LiveStatus:
 
 def _print_failures(result: UpdateResult, err: Console) -> None:
     for flow in result.failed_flows():
-        err.print(f"flow '{escape(flow.name)}' FAILED: {escape(flow.error or '')}", markup=True, highlight=False)
+        err.print(f"flow '{escape(flow.name)}' FAILED: {escape(flow.error or '')}", highlight=False, soft_wrap=True)
 
 
 def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: Any, out: Console, err: Console) -> int:
@@ -251,13 +251,13 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None) -> int:
     except SystemExit as exc:  # parser.error inside a command
         return int(exc.code or 0)
     except ConcurrentUpdateError as exc:
-        err.print(escape(str(exc)), highlight=False)
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
         return EXIT_CONCURRENT
     except PipelineDefinitionError as exc:
-        err.print(escape(str(exc)), highlight=False)
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
         return EXIT_DEFINITION
     except LocalDltError as exc:
-        err.print(escape(str(exc)), highlight=False)
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
         return EXIT_DEFINITION
 
 

@@ -8,19 +8,25 @@ sample files) runs with the guard lifted.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from pyspark.sql import DataFrame, DataFrameWriter
+from pyspark.sql.classic.dataframe import DataFrame as ClassicDataFrame
 from pyspark.sql.streaming import DataStreamWriter
 
+from localdlt.definitions import SourceLocation
 from localdlt.errors import QueryFunctionActionError
 
+_DATAFRAME_ACTIONS = ("collect", "count", "toPandas", "toLocalIterator", "take", "first", "head", "show", "foreach",
+                      "foreachPartition", "tail")
+# The classic (py4j) DataFrame overrides the abstract one's methods: patch both.
 _ACTIONS: dict[type, tuple[str, ...]] = {
-    DataFrame: ("collect", "count", "toPandas", "toLocalIterator", "take", "first", "head", "show", "foreach",
-                "foreachPartition", "tail"),
+    DataFrame: _DATAFRAME_ACTIONS,
+    ClassicDataFrame: _DATAFRAME_ACTIONS,
     DataFrameWriter: ("save", "saveAsTable", "insertInto", "json", "csv", "parquet", "orc", "text"),
     DataStreamWriter: ("start", "toTable"),
 }
@@ -32,10 +38,12 @@ def _guarded(cls: type, name: str, original: Callable[..., Any]) -> Callable[...
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         flow = _enabled.get()
         if flow is not None:
+            caller = sys._getframe(1)
             raise QueryFunctionActionError(
                 f"query function of flow '{flow}' runs the action {cls.__name__}.{name}(); query functions "
                 "must only build and return a DataFrame",
                 params={"flow": flow, "action": name},
+                location=SourceLocation(caller.f_code.co_filename, caller.f_lineno),
             )
         return original(self, *args, **kwargs)
 

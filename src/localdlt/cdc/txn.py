@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"
+# Our MERGE sources are already materialised (localCheckpoint): Delta need not copy them again.
+MATERIALIZE_SOURCE_CONF = "spark.databricks.delta.merge.materializeSource"
 
 # Session confs are shared by every thread using the session: one idempotent MERGE at a time
 # per process. (In foreachBatch each query has its own cloned session, so this rarely waits.)
@@ -32,12 +34,16 @@ _SESSION_CONF_LOCK = threading.Lock()
 
 
 @contextmanager
-def session_txn(spark: SparkSession, app_id: str, version: int) -> Iterator[None]:
-    """Set the Delta txn session confs for the writes inside the block, then restore them."""
+def session_txn(
+    spark: SparkSession, app_id: str, version: int, extra: dict[str, str] | None = None
+) -> Iterator[None]:
+    """Set the Delta txn session confs (and ``extra`` ones) for the writes inside the block,
+    then restore them."""
+    confs = {TXN_APP_ID_CONF: app_id, TXN_VERSION_CONF: str(version), **(extra or {})}
     with _SESSION_CONF_LOCK:
-        previous = {key: spark.conf.get(key, None) for key in (TXN_APP_ID_CONF, TXN_VERSION_CONF)}
-        spark.conf.set(TXN_APP_ID_CONF, app_id)
-        spark.conf.set(TXN_VERSION_CONF, str(version))
+        previous = {key: spark.conf.get(key, None) for key in confs}
+        for key, value in confs.items():
+            spark.conf.set(key, value)
         try:
             yield
         finally:
@@ -68,7 +74,7 @@ class MergeResult:
 def idempotent_merge(spark: SparkSession, builder: DeltaMergeBuilder, app_id: str, version: int) -> MergeResult:
     """Run ``builder`` under (app_id, version). A MERGE that Delta skips returns no metrics
     row, which is how a replay is recognised."""
-    with session_txn(spark, app_id, version):
+    with session_txn(spark, app_id, version, extra={MATERIALIZE_SOURCE_CONF: "none"}):
         rows = builder.execute().collect()
     if not rows:
         log.info("MERGE skipped: (%s, %s) already committed", app_id, version)

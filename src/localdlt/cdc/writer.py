@@ -105,7 +105,8 @@ def create_if_missing(spark: SparkSession, path: str, schema: StructType) -> boo
     """Create an empty Delta table of ``schema`` at ``path`` unless one exists; True if created."""
     if table_exists(spark, path):
         return False
-    spark.createDataFrame([], schema).write.format("delta").mode("append").save(path)
+    # A metadata-only commit: no Spark job, no empty data file.
+    DeltaTable.createIfNotExists(spark).location(str(path)).addColumns(schema).execute()
     log.info("created Delta table %s", path)
     return True
 
@@ -126,6 +127,7 @@ class CdcWriter:
         self.app_id = app_id
         self._cols: ResolvedColumns | None = None
         self._last_gc: float | None = None
+        self._ensured: StructType | None = None
 
     # -- schema ----------------------------------------------------------------------------
     def resolve(self, source_schema: StructType) -> ResolvedColumns:
@@ -165,9 +167,12 @@ class CdcWriter:
     def ensure_table(self, source_schema: StructType) -> None:
         """Create the target table (and the state table) if missing."""
         cols = self._columns(source_schema)
+        if self._ensured == cols.source_schema:
+            return
         create_if_missing(self.spark, self.table_path, cols.target_schema())
         state = scd1.state_schema(cols) if self.spec.scd_type == 1 else scd2.events_schema(cols)
         create_if_missing(self.spark, self._state_table, state)
+        self._ensured = cols.source_schema
 
     # -- one micro-batch -------------------------------------------------------------------
     def _prepare(self, batch_df: DataFrame, cols: ResolvedColumns) -> DataFrame:

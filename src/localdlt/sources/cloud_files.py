@@ -147,7 +147,9 @@ def _read(
         # The plain open-source reader: no rescue asked for (pay nothing), or nothing to rescue in
         # a format whose reader types the columns itself (documented difference for parquet).
         base_schema = StructType([f for f in schema.fields if f.name != rescued_column])
-        frame = _skip_existing(_stream_reader(spark, opts.format, opts).schema(base_schema).load(path), skipped_uris)
+        frame = _skip_existing(
+            _stream_reader(spark, opts.format, opts).schema(base_schema).load(path), skipped_uris
+        )
         if rescued_column is not None:
             frame = frame.withColumn(rescued_column, F.lit(None).cast("string"))
         return frame
@@ -178,5 +180,8 @@ def _read(
         .load(path)
     )
     return rescue.csv_with_rescue(
-        _skip_existing(rows, skipped_uris), schema, rescued_column=rescued_column, corrupt_column=corrupt_column
+        _skip_existing(rows, skipped_uris),
+        schema,
+        rescued_column=rescued_column,
+        corrupt_column=corrupt_column,
     )

@@ -135,7 +135,8 @@ def parse_options(options: Mapping[str, str]) -> CloudFilesOptions:
     fmt = fmt.strip().lower()
     if fmt not in SUPPORTED_FORMATS:
         raise CloudFilesOptionError(
-            f"option 'cloudFiles.format' is '{fmt}'; the local emulation supports: " + ", ".join(SUPPORTED_FORMATS),
+            f"option 'cloudFiles.format' is '{fmt}'; the local emulation supports: "
+            + ", ".join(SUPPORTED_FORMATS),
             params={"option": "cloudFiles.format", "value": fmt, "allowed": list(SUPPORTED_FORMATS)},
         )
     for name, why in _NOT_EMULATED.items():

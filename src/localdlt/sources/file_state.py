@@ -153,7 +153,9 @@ class FlowFileState:
             )
         return record
 
-    def changed_files(self, listing: Iterable[FileEntry], skip: set[str], *, report: bool = True) -> list[str]:
+    def changed_files(
+        self, listing: Iterable[FileEntry], skip: set[str], *, report: bool = True
+    ) -> list[str]:
         """Files seen at an earlier start whose size or modification time differ now, each change
         returned once.
 

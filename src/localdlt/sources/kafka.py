@@ -36,5 +36,7 @@ def rewrite_kafka_options(options: dict[str, str]) -> dict[str, str]:
         new_value, count = _SHADED_PREFIX.subn(r"\1\2", value)
         if count:
             rewritten[key] = new_value
-            log.info("option '%s': replaced %d shaded Kafka class name(s) with the unshaded one(s)", key, count)
+            log.info(
+                "option '%s': replaced %d shaded Kafka class name(s) with the unshaded one(s)", key, count
+            )
     return rewritten

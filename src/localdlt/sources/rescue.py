@@ -49,7 +49,9 @@ def _value_mismatch(field: StructField, values: Column, typed: Column) -> Column
         return present & typed.isNull()
     # A nested value may have fitted partly (Spark keeps partial results): re-parse this one field
     # alone and look at its corrupt column. Only ever evaluated for rows that need rescuing.
-    probe_schema = StructType([StructField(field.name, field.dataType, True), StructField(INTERNAL_CORRUPT, StringType())])
+    probe_schema = StructType(
+        [StructField(field.name, field.dataType, True), StructField(INTERNAL_CORRUPT, StringType())]
+    )
     probe = F.from_json(
         F.to_json(F.create_map(F.lit(field.name), raw_value)),
         probe_schema,
@@ -111,8 +113,13 @@ def json_with_rescue(
         parsed = parsed.where(
             F.when(
                 F.col(KEYS).isNull(),
-                F.raise_error(F.concat(F.lit("[MALFORMED_RECORD_IN_PARSING] a record in "), F.col(FILE),
-                                       F.lit(" is not a JSON object (mode FAILFAST)"))),
+                F.raise_error(
+                    F.concat(
+                        F.lit("[MALFORMED_RECORD_IN_PARSING] a record in "),
+                        F.col(FILE),
+                        F.lit(" is not a JSON object (mode FAILFAST)"),
+                    )
+                ),
             ).otherwise(F.lit(True))
         )
     typed = {f.name: F.col(PARSED)[f.name] for f in fields}
@@ -130,10 +137,14 @@ def json_with_rescue(
         bad = F.array_compact(F.array(*mismatches)) if mismatches else F.array().cast("array<string>")
 
         def keep(bad_keys: Column) -> Column:
-            kept = F.map_filter(values, lambda k, _v: ~F.array_contains(known_array, k) | F.array_contains(bad_keys, k))
+            kept = F.map_filter(
+                values, lambda k, _v: ~F.array_contains(known_array, k) | F.array_contains(bad_keys, k)
+            )
             return F.when(
                 F.size(kept) > 0,
-                F.to_json(F.map_concat(kept, F.create_map(F.lit(FILE_PATH_KEY), F.col(FILE).cast("variant")))),
+                F.to_json(
+                    F.map_concat(kept, F.create_map(F.lit(FILE_PATH_KEY), F.col(FILE).cast("variant")))
+                ),
             )
 
         return F.element_at(F.transform(F.array(bad), keep), 1)
@@ -166,19 +177,22 @@ def csv_with_rescue(
             continue
         value = text.try_cast(f.dataType)
         typed.append(value.alias(f.name))
-        entries.append(F.when(text.isNotNull() & value.isNull(), F.struct(F.lit(f.name).alias("k"), text.alias("v"))))
-    corrupt_entry = F.when(F.col(corrupt).isNotNull(), F.struct(F.lit(CORRUPT_KEY).alias("k"), F.col(corrupt).alias("v")))
+        entries.append(
+            F.when(text.isNotNull() & value.isNull(), F.struct(F.lit(f.name).alias("k"), text.alias("v")))
+        )
+    corrupt_entry = F.when(
+        F.col(corrupt).isNotNull(), F.struct(F.lit(CORRUPT_KEY).alias("k"), F.col(corrupt).alias("v"))
+    )
     file_entry = F.struct(F.lit(FILE_PATH_KEY).alias("k"), F.col("_metadata.file_path").alias("v"))
     found = F.array_compact(F.array(*entries, corrupt_entry))
-    rescued = F.when(
-        F.size(found) > 0, F.to_json(F.map_from_entries(F.concat(found, F.array(file_entry))))
-    )
-    output = [*typed]
-    if corrupt_column is not None:
-        output.append(F.col(corrupt_column))
-    # Keep the schema's column order.
-    by_name = {f.name: c for f, c in zip(fields, typed)}
-    ordered = [by_name[f.name] if f.name in by_name else F.col(f.name) for f in schema.fields if f.name != rescued_column]
+    rescued = F.when(F.size(found) > 0, F.to_json(F.map_from_entries(F.concat(found, F.array(file_entry)))))
+    # Keep the schema's column order (its own corrupt-record column, if any, as the reader filled it).
+    by_name = {f.name: c for f, c in zip(fields, typed, strict=True)}
+    ordered = [
+        by_name[f.name] if f.name in by_name else F.col(f.name)
+        for f in schema.fields
+        if f.name != rescued_column
+    ]
     return rows.select(*ordered, rescued.alias(rescued_column))
 
 
@@ -186,7 +200,9 @@ def string_schema(schema: StructType, *, rescued_column: str, corrupt_column: st
     """``schema`` with every column a string (what the CSV reader reads before ``try_cast``),
     without the rescued column, with a corrupt-record column."""
     fields = [
-        StructField(f.name, StringType(), True) for f in schema.fields if f.name not in (rescued_column, corrupt_column)
+        StructField(f.name, StringType(), True)
+        for f in schema.fields
+        if f.name not in (rescued_column, corrupt_column)
     ]
     fields.append(StructField(corrupt_column or INTERNAL_CORRUPT, StringType(), True))
     return StructType(fields)

@@ -33,7 +33,9 @@ def parse_ddl(ddl: str, what: str) -> StructType:
     try:
         parsed = DataType.fromDDL(ddl)
     except (ParseException, AnalysisException, ValueError) as error:
-        raise CloudFilesSchemaError(f"{what} is not a valid DDL schema: {ddl!r}", params={"argument": what}) from error
+        raise CloudFilesSchemaError(
+            f"{what} is not a valid DDL schema: {ddl!r}", params={"argument": what}
+        ) from error
     if not isinstance(parsed, StructType):
         parsed = StructType([StructField("value", parsed, True)])
     return parsed
@@ -90,7 +92,8 @@ def infer_schema(
         schema = reader.load(targets).schema
     except AnalysisException as error:
         raise CloudFilesSchemaError(
-            f"could not infer a schema from the files under '{root}': {error.getMessage()}", params={"path": root}
+            f"could not infer a schema from the files under '{root}': {error.getMessage()}",
+            params={"path": root},
         ) from error
     finally:
         spark.conf.set("spark.sql.caseSensitive", previous)
