@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -127,17 +128,23 @@ def test_dashboard_without_token_says_why(browser: object, server_url: str) -> N
 
 
 def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
+    page = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="en-US", timezone_id="UTC")  # type: ignore[attr-defined]
     console_errors: list[str] = []
     page.on(
         "console", lambda message: console_errors.append(message.text) if message.type == "error" else None
     )
+    # A fixed fake clock: the periodic refresh is driven by the test (no sleeping) and the
+    # screenshot's "updated hh:mm:ss" is the same on every run, so docs/img stays unchanged.
+    page.clock.install(time=datetime(2026, 11, 29, 10, 4, 59, tzinfo=UTC))
+    page.clock.pause_at(datetime(2026, 11, 29, 10, 5, tzinfo=UTC))  # time stands still until run_for
     page.goto(f"{server_url}/#token={API_TOKEN}")
-    # Two refreshes: the periodic refresh works and keeps the same numbers.
-    page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 2", timeout=30_000)
+    page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 1")
+    page.clock.run_for(2_000)  # ORDERS_API_DASHBOARD_REFRESH_SECONDS=2: one periodic refresh
+    page.wait_for_function("window.dashboard.refreshes >= 2")
     assert page.evaluate("window.dashboard.errors") == []
     assert console_errors == []
     assert page.url == f"{server_url}/"  # token taken out of the address bar
+    assert page.locator('[data-testid="status"]').inner_text() == "updated 10:05:02 AM"
 
     assert _tile(page, "tile-orders") == ("7", "7")
     assert _tile(page, "tile-revenue") == ("900.2", "R$ 900,20")
