@@ -43,7 +43,6 @@ def resolve_window(
     if start >= end:
         raise InvalidRequestError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
     if end - start > MAX_WINDOW:
-        raise InvalidRequestError(
-            f"the time range may span at most {MAX_WINDOW.days} days, got {end - start}"
-        )
+        days = (end - start).total_seconds() / 86400
+        raise InvalidRequestError(f"the time range may span at most {MAX_WINDOW.days} days, got {days:.2f} days")
     return start, end
