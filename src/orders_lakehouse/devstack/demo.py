@@ -121,10 +121,15 @@ def _create_topic(bootstrap: str, topic: str, partitions: int = 2) -> None:
     """Create the topic up front, so the pipeline's Kafka source has partitions to read from."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    futures = AdminClient({"bootstrap.servers": bootstrap}).create_topics([NewTopic(topic, partitions, 1)])
-    for future in futures.values():
-        with contextlib.suppress(Exception):  # already exists is fine
+    from confluent_kafka import KafkaError, KafkaException
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # referenced until the futures resolve
+    for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
+        try:
             future.result(timeout=30)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ import json
 import random
 from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ class Message:
     scheduled_at: datetime  # the simulated clock when it is sent
     late_seconds: float = 0.0
     bad_kind: str | None = None
+    total: str | None = None  # on order_created: the order's total in BRL (for reconciling Gold revenue)
 
 
 @dataclass
@@ -113,9 +114,11 @@ class GroundTruth:
         if message.late_seconds:
             self.late_events.append({"index": message.index, "event_id": message.event_id, "late_seconds": round(message.late_seconds, 6)})
         # Current status = the event with the latest event_time (what SCD1 sequenced by event time keeps).
-        current = self.orders.get(message.order_id)
-        if current is None or message.event_time > current["event_time"]:
-            self.orders[message.order_id] = {"status": message.event_type.removeprefix("order_"), "event_time": message.event_time}
+        current = self.orders.setdefault(message.order_id, {"status": "", "event_time": ""})
+        if message.event_time > current["event_time"]:
+            current.update(status=message.event_type.removeprefix("order_"), event_time=message.event_time)
+        if message.total is not None:
+            current["total"] = message.total
 
     def status_by_order(self) -> dict[str, str]:
         """order_id -> the simulator's own final status."""
@@ -257,7 +260,7 @@ class Simulator:
         order.history.append(lifecycle.CREATED)
         message = self._valid(index, now, event_for(order, lifecycle.CREATED, now, self.rng))
         self._schedule(order, seconds)
-        return message
+        return replace(message, total=str(order.total))
 
     def _advance(self, index: int, now: datetime, seconds: float, order: Order, step: lifecycle.Step) -> Message:
         assert step.status in lifecycle.ALLOWED[order.status], (order.status, step.status)
