@@ -66,9 +66,16 @@ def _event(rng: random.Random, extra: bool) -> dict[str, object]:
             "state": rng.choice(["PE", "RN", "BA"]),
         },
         "channel": rng.choice(["app", "web", "marketplace", "store"]),
-        "items": [{"sku": f"sku-{rng.randint(1, 999)}", "name": "Item", "quantity": quantity, "unit_price": price}],
-        "amounts": {"subtotal": quantity * price, "discount": 0.0, "shipping": 9.9, "total": quantity * price + 9.9,
-                    "currency": "BRL"},
+        "items": [
+            {"sku": f"sku-{rng.randint(1, 999)}", "name": "Item", "quantity": quantity, "unit_price": price}
+        ],
+        "amounts": {
+            "subtotal": quantity * price,
+            "discount": 0.0,
+            "shipping": 9.9,
+            "total": quantity * price + 9.9,
+            "currency": "BRL",
+        },
         "payment": {"method": "pix", "installments": 1, "status": "approved"},
     }
     if extra:
@@ -107,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="events to land (default 200000)")
     parser.add_argument("--files", type=int, default=40, help="files to spread them over (default 40)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per variant; the best is kept (default 2)")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="runs per variant; the best is kept (default 2)"
+    )
     parser.add_argument("--unknown-every", type=int, default=100, help="1 in N events has an unknown field")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -121,12 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         opts = {"cloudFiles.format": "json"}
         variants: dict[str, Callable[[int], DataFrame]] = {
             "plain": lambda _i: spark.readStream.format("json").schema(SCHEMA).load(str(landing)),
-            "given": lambda i: read_cloud_files(spark, str(landing), opts, SCHEMA, state_dir=work / f"s-given-{i}"),
+            "given": lambda i: read_cloud_files(
+                spark, str(landing), opts, SCHEMA, state_dir=work / f"s-given-{i}"
+            ),
             "rescue": lambda i: read_cloud_files(
-                spark, str(landing), {**opts, "rescuedDataColumn": "_rescued_data"}, SCHEMA,
+                spark,
+                str(landing),
+                {**opts, "rescuedDataColumn": "_rescued_data"},
+                SCHEMA,
                 state_dir=work / f"s-rescue-{i}",
             ),
-            "inferred": lambda i: read_cloud_files(spark, str(landing), opts, None, state_dir=work / f"s-inferred-{i}"),
+            "inferred": lambda i: read_cloud_files(
+                spark, str(landing), opts, None, state_dir=work / f"s-inferred-{i}"
+            ),
         }
         # Warm-up (JIT, class loading) so that the first variant is not penalised.
         drain_seconds(variants["rescue"](-1), work / "cp-warmup")
@@ -135,11 +151,15 @@ def main(argv: list[str] | None = None) -> int:
             for name, make in variants.items():
                 seconds = drain_seconds(make(attempt), work / f"cp-{name}")
                 best[name] = min(best.get(name, float("inf")), seconds)
-        print(f"cloudFiles emulation benchmark: {rows:,} events, {args.files} files, {size / 1e6:.1f} MB, "
-              f"1 in {args.unknown_every} with an unknown field, Spark {spark.version}, best of {args.repeat}")
+        print(
+            f"cloudFiles emulation benchmark: {rows:,} events, {args.files} files, {size / 1e6:.1f} MB, "
+            f"1 in {args.unknown_every} with an unknown field, Spark {spark.version}, best of {args.repeat}"
+        )
         for name, seconds in best.items():
-            print(f"  {name:<9} {rows / seconds:>12,.0f} events/s  ({seconds:6.2f} s)  "
-                  f"ratio to plain {best['plain'] / seconds:5.2f}")
+            print(
+                f"  {name:<9} {rows / seconds:>12,.0f} events/s  ({seconds:6.2f} s)  "
+                f"ratio to plain {best['plain'] / seconds:5.2f}"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
         spark.stop()

@@ -12,7 +12,8 @@ def test_missing_format_names_the_option() -> None:
     with pytest.raises(CloudFilesOptionError) as caught:
         parse_options({"header": "true"})
     assert str(caught.value) == (
-        "[CLOUD_FILES_INVALID_OPTION] option 'cloudFiles.format' is required (one of: json, csv, parquet, text)"
+        "[CLOUD_FILES_INVALID_OPTION] option 'cloudFiles.format' is required "
+        "(one of: json, csv, parquet, text)"
     )
     assert caught.value.params == {"option": "cloudFiles.format"}
 
@@ -28,7 +29,9 @@ def test_unknown_format_lists_the_allowed_ones() -> None:
 
 
 def test_defaults_match_auto_loader() -> None:
-    parsed = parse_options({"cloudFiles.format": "JSON", "multiLine": "true", "cloudFiles.schemaLocation": "/x"})
+    parsed = parse_options(
+        {"cloudFiles.format": "JSON", "multiLine": "true", "cloudFiles.schemaLocation": "/x"}
+    )
     assert parsed.format == "json"
     assert parsed.infer_column_types is False
     assert parsed.include_existing_files is True

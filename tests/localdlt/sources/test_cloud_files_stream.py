@@ -12,21 +12,31 @@ from localdlt.sources.cloud_files import read_cloud_files
 JSON = {"cloudFiles.format": "json"}
 
 
-def test_max_files_per_trigger_sets_the_batch_size(spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file) -> None:
+def test_max_files_per_trigger_sets_the_batch_size(
+    spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file
+) -> None:
     for i in range(3):
         land_file(landing, f"{i}.json", f'{{"id": {i}}}\n{{"id": {i + 10}}}\n', mtime=1_700_000_000 + i)
     frame = read_cloud_files(
-        spark, str(landing), {**JSON, "cloudFiles.maxFilesPerTrigger": "1"}, "id INT", state_dir=tmp_path / "s"
+        spark,
+        str(landing),
+        {**JSON, "cloudFiles.maxFilesPerTrigger": "1"},
+        "id INT",
+        state_dir=tmp_path / "s",
     )
     drained = drain(frame, tmp_path / "cp")
     assert drained.batches == 3
     assert sorted(drained.rows) == [(0,), (1,), (2,), (10,), (11,), (12,)]
 
 
-def test_default_batch_takes_every_file_up_to_1000(spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file) -> None:
+def test_default_batch_takes_every_file_up_to_1000(
+    spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file
+) -> None:
     for i in range(3):
         land_file(landing, f"{i}.json", f'{{"id": {i}}}\n', mtime=1_700_000_000 + i)
-    drained = drain(read_cloud_files(spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp")
+    drained = drain(
+        read_cloud_files(spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp"
+    )
     assert (drained.batches, sorted(drained.rows)) == (1, [(0,), (1,), (2,)])
 
 
@@ -35,18 +45,24 @@ def test_include_existing_files_false_skips_them_across_restarts(
 ) -> None:
     options = {**JSON, "cloudFiles.includeExistingFiles": "false"}
     land_file(landing, "old file.json", '{"id": 1}\n', mtime=1_700_000_000)
-    first = drain(read_cloud_files(spark, str(landing), options, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp")
+    first = drain(
+        read_cloud_files(spark, str(landing), options, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp"
+    )
     assert first.rows == []
 
     land_file(landing, "new.json", '{"id": 2}\n', mtime=1_700_000_100)
     # A restart: the query function runs again with the same state folder and checkpoint.
-    second = drain(read_cloud_files(spark, str(landing), options, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp")
+    second = drain(
+        read_cloud_files(spark, str(landing), options, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp"
+    )
     assert second.rows == [(2,)]
 
     # Only the first start counts (as on Databricks): switching the option later changes nothing,
     # and a new checkpoint with the same state still skips the files of the first start.
     land_file(landing, "newer.json", '{"id": 3}\n', mtime=1_700_000_200)
-    third = drain(read_cloud_files(spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp2")
+    third = drain(
+        read_cloud_files(spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s"), tmp_path / "cp2"
+    )
     assert sorted(third.rows) == [(2,), (3,)]
 
 
@@ -57,7 +73,9 @@ def test_changed_file_is_reported_once_and_not_reingested(
     target = land_file(landing, "a.json", '{"id": 1}\n', mtime=1_700_000_000)
 
     def read():
-        return read_cloud_files(spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s", on_changed_file=changed.append)
+        return read_cloud_files(
+            spark, str(landing), JSON, "id INT", state_dir=tmp_path / "s", on_changed_file=changed.append
+        )
 
     assert drain(read(), tmp_path / "cp").rows == [(1,)]
     assert changed == []
@@ -80,7 +98,9 @@ def test_changed_file_is_reported_once_and_not_reingested(
     assert changed == [str(target), str(target)]
 
 
-def test_inferred_schema_is_kept_across_restarts(spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file) -> None:
+def test_inferred_schema_is_kept_across_restarts(
+    spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file
+) -> None:
     land_file(landing, "a.json", '{"id": 1}\n', mtime=1_700_000_000)
     first = read_cloud_files(spark, str(landing), JSON, None, state_dir=tmp_path / "s")
     assert drain(first, tmp_path / "cp").rows == [("1", None)]

@@ -42,13 +42,17 @@ def test_key_is_case_insensitive_and_unshaded_values_are_untouched() -> None:
     assert rewrite_kafka_options({"Kafka.SASL.JAAS.Config": SHADED}) == {"Kafka.SASL.JAAS.Config": UNSHADED}
     assert rewrite_kafka_options({"kafka.sasl.jaas.config": UNSHADED}) == {"kafka.sasl.jaas.config": UNSHADED}
     # Only a class-name prefix is rewritten, not the text inside a value.
-    value = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="kafkashaded.x" password="p";'
+    value = (
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="kafkashaded.x" '
+        'password="p";'
+    )
     assert rewrite_kafka_options({"kafka.sasl.jaas.config": value}) == {"kafka.sasl.jaas.config": value}
     assert rewrite_kafka_options({}) == {}
     # Several modules: each class position is rewritten.
     two = f"{SHADED} kafkashaded.org.apache.kafka.common.security.scram.ScramLoginModule required;"
     assert rewrite_kafka_options({"kafka.sasl.jaas.config": two}) == {
-        "kafka.sasl.jaas.config": f"{UNSHADED} org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        "kafka.sasl.jaas.config": f"{UNSHADED} "
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"
     }
 
 
@@ -76,16 +80,21 @@ def test_open_source_kafka_client_needs_the_rewrite(spark: SparkSession) -> None
     while error is not None:
         causes.append(str(error.getMessage()))
         error = error.getCause()
-    assert "No LoginModule found for kafkashaded.org.apache.kafka.common.security.plain.PlainLoginModule" in causes
-    _construct_sasl_consumer(spark, rewrite_kafka_options({"kafka.sasl.jaas.config": SHADED})["kafka.sasl.jaas.config"])
+    assert (
+        "No LoginModule found for kafkashaded.org.apache.kafka.common.security.plain.PlainLoginModule"
+        in causes
+    )
+    _construct_sasl_consumer(
+        spark, rewrite_kafka_options({"kafka.sasl.jaas.config": SHADED})["kafka.sasl.jaas.config"]
+    )
 
 
 @pytest.mark.kafka
 def test_spark_kafka_read_with_rewritten_options(spark: SparkSession, kafka: str) -> None:
     topic = "localdlt-sources-rewrite"
-    spark.createDataFrame([("o-1", '{"n": 1}'), ("o-2", '{"n": 2}')], "key string, value string").write.format(
-        "kafka"
-    ).option("kafka.bootstrap.servers", kafka).option("topic", topic).save()
+    spark.createDataFrame(
+        [("o-1", '{"n": 1}'), ("o-2", '{"n": 2}')], "key string, value string"
+    ).write.format("kafka").option("kafka.bootstrap.servers", kafka).option("topic", topic).save()
     # Pipeline options as written for Databricks (the local broker speaks PLAINTEXT, so the JAAS
     # option is carried but unused by the connection).
     options = rewrite_kafka_options(
@@ -97,7 +106,11 @@ def test_spark_kafka_read_with_rewritten_options(spark: SparkSession, kafka: str
             "kafka.sasl.jaas.config": SHADED,
         }
     )
-    rows = spark.read.format("kafka").options(**options).load().selectExpr(
-        "CAST(key AS STRING) AS key", "CAST(value AS STRING) AS value"
-    ).collect()
+    rows = (
+        spark.read.format("kafka")
+        .options(**options)
+        .load()
+        .selectExpr("CAST(key AS STRING) AS key", "CAST(value AS STRING) AS value")
+        .collect()
+    )
     assert sorted(tuple(r) for r in rows) == [("o-1", '{"n": 1}'), ("o-2", '{"n": 2}')]
