@@ -7,6 +7,7 @@ truth with the same thing read from the Delta tables of a localdlt run.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +31,10 @@ class Check:
     @property
     def ok(self) -> bool:
         return self.expected == self.actual
+
+
+def _counts(counter: Counter[tuple[str, ...]]) -> dict[str, int]:
+    return {",".join(rules): n for rules, n in sorted(counter.items())}
 
 
 def _table(spark: SparkSession, tables_dir: Path, name: str):  # noqa: ANN202 - DataFrame or None
@@ -59,6 +64,11 @@ def reconcile(spark: SparkSession, tables_dir: Path, truth: Mapping[str, Any]) -
         checks.append(Check("Silver rows = valid events (duplicates removed)", truth["valid_events"], None))
     quarantine = _table(spark, tables_dir, QUARANTINE)
     checks.append(Check("quarantine rows = bad messages injected", truth["bad_messages"], quarantine.count() if quarantine is not None else None))
+    expected_rules = Counter(tuple(b["failed_rules"]) for b in truth["bad_events"] if b.get("failed_rules"))
+    if quarantine is not None and expected_rules and "failed_rules" in quarantine.columns:
+        # The catalog says which rules each kind fails: the quarantine must hold exactly those sets.
+        actual_rules = Counter(tuple(row.failed_rules or ()) for row in quarantine.select("failed_rules").collect())
+        checks.append(Check("quarantine failed_rules = the catalog's, kind by kind", _counts(expected_rules), _counts(actual_rules)))
     orders = _table(spark, tables_dir, ORDERS)
     expected_status = {order_id: state["status"] for order_id, state in truth["orders"].items()}
     if orders is not None:

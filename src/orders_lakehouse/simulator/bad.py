@@ -1,9 +1,9 @@
 """Deliberately bad events: the kinds the simulator can inject and how each is rendered.
 
 The pipeline's own catalog (``orders_lakehouse.contract.bad_events``, written with the fixtures)
-is the reference; when it is importable, ``catalog()`` adapts it. Until then, and for kinds it
-does not cover, the local catalog below renders each kind from a valid event. A kind maps a
-valid event (a dict) to the raw message bytes, and names its expected fate in the pipeline.
+is the reference: when it is importable, ``catalog()`` is that catalog, with each kind's expected
+failed rules. The local catalog below is the fallback for a tree without it (the simulator is
+usable on its own). A kind maps a valid event (a dict) to the raw message bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class BadKind:
     render: Render
     fate: str = QUARANTINE
     default: bool = True  # injected by --bad-rate unless asked for by name (big or transport-specific ones are not)
+    failed_rules: tuple[str, ...] = ()  # the Silver rules it must fail (known when the pipeline's catalog says so)
 
 
 def _dumps(event: Any) -> bytes:
@@ -137,45 +138,47 @@ LOCAL_KINDS: tuple[BadKind, ...] = (
 )
 
 
-def _adapt_pipeline_catalog() -> dict[str, BadKind]:
-    """Kinds from ``orders_lakehouse.contract.bad_events`` when that module exists.
+# Kinds of the pipeline's catalog not injected by default: a 1 MiB message is above Kafka's and
+# Event Hubs' default maximum message size, so the producer would reject it before the pipeline sees it.
+NOT_BY_DEFAULT = frozenset({"huge_payload"})
 
-    Expected shape: ``KINDS`` (or ``BAD_EVENT_KINDS``) of objects with ``name`` and, to be used
-    here, a ``render(event, rng) -> bytes | str`` callable; ``fate`` and ``default`` optional.
-    Anything else is ignored with a debug message, so a changing catalog never breaks the simulator.
+
+def _adapt_pipeline_catalog() -> dict[str, BadKind]:
+    """Kinds from ``orders_lakehouse.contract.bad_events`` (the pipeline's catalog) when it exists.
+
+    That module offers ``kinds()`` (``kind``, ``description``, ``failed_rules``) and
+    ``render(valid_event, kind) -> bytes``; each kind's fate is the quarantine with exactly its
+    ``failed_rules``. An import or shape problem falls back to the local catalog (logged), so a
+    changing catalog never breaks the simulator.
     """
     try:
         module = importlib.import_module("orders_lakehouse.contract.bad_events")
-    except ModuleNotFoundError:
+        entries = module.kinds()
+        render = module.render
+    except (ImportError, AttributeError, OSError, ValueError) as error:
+        log.debug("pipeline bad-event catalog not usable (%s); using the local catalog", error)
         return {}
-    kinds = getattr(module, "KINDS", None) or getattr(module, "BAD_EVENT_KINDS", None) or ()
     adapted: dict[str, BadKind] = {}
-    for kind in kinds.values() if isinstance(kinds, dict) else kinds:
-        render = getattr(kind, "render", None)
-        name = getattr(kind, "name", None)
-        if not (callable(render) and name):
-            log.debug("bad-event kind %r has no render(); using the local catalog for it", name)
-            continue
+    for entry in entries:
 
-        def as_bytes(event: dict[str, Any], rng: random.Random, _render: Callable[..., Any] = render) -> bytes:
-            out = _render(event, rng)
+        def as_bytes(event: dict[str, Any], _rng: random.Random, _kind: str = entry.kind) -> bytes:
+            out = render(event, _kind)
             return out.encode() if isinstance(out, str) else bytes(out)
 
-        adapted[name] = BadKind(
-            name,
-            getattr(kind, "description", name),
+        adapted[entry.kind] = BadKind(
+            entry.kind,
+            entry.description,
             as_bytes,
-            getattr(kind, "fate", QUARANTINE),
-            getattr(kind, "default", True),
+            QUARANTINE,
+            default=entry.kind not in NOT_BY_DEFAULT,
+            failed_rules=tuple(entry.failed_rules),
         )
     return adapted
 
 
 def catalog() -> dict[str, BadKind]:
-    """Every known kind by name: the pipeline's catalog where it renders a kind, local ones otherwise."""
-    kinds = {kind.name: kind for kind in LOCAL_KINDS}
-    kinds.update(_adapt_pipeline_catalog())
-    return kinds
+    """Every kind by name: the pipeline's catalog when it is there (its fates are the reference), else the local one."""
+    return _adapt_pipeline_catalog() or {kind.name: kind for kind in LOCAL_KINDS}
 
 
 def select(names: list[str] | None = None) -> tuple[BadKind, ...]:

@@ -78,6 +78,7 @@ class Message:
     scheduled_at: datetime  # the simulated clock when it is sent
     late_seconds: float = 0.0
     bad_kind: str | None = None
+    failed_rules: tuple[str, ...] = ()  # bad messages: the Silver rules the catalog says they fail
     total: str | None = None  # on order_created: the order's total in BRL (for reconciling Gold revenue)
 
 
@@ -101,7 +102,10 @@ class GroundTruth:
         self.messages += 1
         if message.category == BAD:
             self.bad_events.append(
-                {"index": message.index, "kind": message.bad_kind, "event_id": message.event_id, "order_id": message.order_id}
+                {
+                    "index": message.index, "kind": message.bad_kind, "event_id": message.event_id,
+                    "order_id": message.order_id, "failed_rules": list(message.failed_rules),
+                }
             )
             return
         if message.category == DUPLICATE:
@@ -276,4 +280,4 @@ class Simulator:
         value = kind.render(base, self.rng)
         event_id = base["event_id"] if base["event_id"].encode() in value else None
         order_id = base["order_id"] if base["order_id"].encode() in value else None
-        return Message(index, order_id, value, BAD, event_id, order_id, None, None, now, bad_kind=kind.name)
+        return Message(index, order_id, value, BAD, event_id, order_id, None, None, now, bad_kind=kind.name, failed_rules=kind.failed_rules)
