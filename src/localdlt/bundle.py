@@ -164,7 +164,9 @@ def load_pipeline_resource(
         root_path=resolved_root,
         catalog=_optional_str(resolver.try_resolve(settings.get("catalog"))),
         schema=_optional_str(resolver.try_resolve(settings.get("schema") or settings.get("target"))),
-        continuous=bool(settings.get("continuous", False)) and target_config.get("mode") != "development",
+        # mode: development makes every pipeline triggered (the CLI's development presets)
+        continuous=_as_conf_string(resolver.try_resolve(settings.get("continuous", False))) == "true"
+        and target_config.get("mode") != "development",
         settings=settings,
     )
 

@@ -13,17 +13,18 @@ import contextlib
 import logging
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.errors import StreamingQueryException
 
-from localdlt import storage, tables
+from localdlt import deltalog, storage, tables
 from localdlt.definitions import Dataset, DatasetKind, Expectation
 from localdlt.errors import LocalDltError, PipelineDefinitionError, UnknownDatasetError
 from localdlt.eventlog import EventLog, Origin
-from localdlt.expectations import BatchQuality, apply_as_filter, check_batch
+from localdlt.expectations import BatchQuality, apply_as_filter, check_batch, has_fail_rules, observe, observed_quality
 from localdlt.graph import PipelineGraph, PlannedFlow, open_cloud_files
 from localdlt.reads import resolving
 from localdlt.results import FlowResult, FlowStatus, UpdateResult
@@ -433,11 +434,21 @@ class Executor:
                 log.info("flow %s: batch %d already written, skipped on replay", planned.name, batch_id)
                 return
             quality = self._write(planned, target, batch_df, expectations,
-                                  lambda w: self._append(w, target, app_id, batch_id))
+                                  lambda w: self._append(w, target, app_id, batch_id),
+                                  table_path=self._delta_path(target), app_id=app_id, txn_version=batch_id)
             storage.mark_batch(checkpoint, batch_id)
+            if quality is None:
+                log.info("flow %s: batch %d was already in the table (replay)", planned.name, batch_id)
+                return
             self._report_batch(planned, quality, batch_id)
 
         return process
+
+    def _delta_path(self, target: Dataset) -> Path | None:
+        """Where the target's Delta log is (None for a sink given by table name)."""
+        if target.kind is DatasetKind.SINK:
+            return Path(target.sink_options["path"]) if "path" in target.sink_options else None
+        return self.layout.table(target.name)
 
     def _append(self, writer: Any, target: Dataset, app_id: str, version: int) -> None:
         writer = writer.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", version)
@@ -449,19 +460,55 @@ class Executor:
             return
         writer.option("mergeSchema", "true").save(str(self.layout.table(target.name)))
 
-    def _write(self, planned: PlannedFlow, target: Dataset, df: DataFrame, expectations: Sequence[Expectation],
-               save: Callable[[Any], None]) -> BatchQuality:
-        """Check expectations (one aggregate over the persisted batch), then write the rows kept."""
-        df = df.persist()
-        try:
-            out, quality = check_batch(df, expectations, flow=planned.name, dataset=target.name)
-            writer = out.write
+    def _write(
+        self,
+        planned: PlannedFlow,
+        target: Dataset,
+        df: DataFrame,
+        expectations: Sequence[Expectation],
+        save: Callable[[Any], None],
+        *,
+        table_path: Path | None,
+        app_id: str | None = None,
+        txn_version: int | None = None,
+    ) -> BatchQuality | None:
+        """Write ``df`` with its expectations applied; return the batch's numbers, or None when
+        Delta skipped the write (a replayed transaction).
+
+        Metrics cost no extra pass: warn/drop counts are an Observation on the write itself and
+        the row count comes from the Delta commit. Only fail rules need a check before the write
+        (nothing of a violating batch may be written), done as one aggregate over the persisted
+        batch that also yields every other metric.
+        """
+
+        def writer_of(frame: DataFrame) -> Any:
+            writer = frame.write
             if target.partition_cols and target.kind is not DatasetKind.SINK:
                 writer = writer.partitionBy(*target.partition_cols)
-            save(writer)
-            return quality
-        finally:
-            df.unpersist()
+            return writer
+
+        if has_fail_rules(expectations):
+            df = df.persist()
+            try:
+                out, quality = check_batch(df, expectations, flow=planned.name, dataset=target.name)
+                save(writer_of(out))
+                return quality
+            finally:
+                df.unpersist()
+        observation = None
+        if expectations or table_path is None:
+            df, observation = observe(df, expectations)
+        before = deltalog.latest_version(table_path) if table_path is not None else -1
+        save(writer_of(df))
+        commit = None
+        if table_path is not None:
+            commit = deltalog.find_commit(table_path, before, app_id=app_id, txn_version=txn_version)
+            if commit is None:
+                return None  # Delta had this transaction already: nothing was executed or written
+        if observation is not None:
+            return observed_quality(observation.get, expectations, dataset=target.name)
+        rows = deltalog.output_rows(commit or {})
+        return BatchQuality(rows, rows, 0, ())
 
     def _report_batch(self, planned: PlannedFlow, quality: BatchQuality, batch_id: int | None) -> None:
         self.results[planned.name].add(quality)
@@ -490,9 +537,11 @@ class Executor:
                 writer.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
                     str(self.layout.table(target.name)))
 
-            quality = self._write(planned, target, df, self._expectations(planned), overwrite)
+            quality = self._write(planned, target, df, self._expectations(planned), overwrite,
+                                  table_path=self.layout.table(target.name))
         tables.register(self.spark, target.name, self.layout.table(target.name))
-        self._report_batch(planned, quality, None)
+        if quality is not None:
+            self._report_batch(planned, quality, None)
 
     def _run_once(self, planned: PlannedFlow) -> None:
         checkpoint = self.layout.checkpoint(planned.name)
@@ -510,9 +559,11 @@ class Executor:
                     params={"flow": planned.name}, location=planned.flow.location,
                 )
             quality = self._write(planned, target, df, self._expectations(planned),
-                                  lambda w: self._append(w, target, app_id, 0))
+                                  lambda w: self._append(w, target, app_id, 0),
+                                  table_path=self._delta_path(target), app_id=app_id, txn_version=0)
         (checkpoint / storage.ONCE_DONE_FILE).write_text(app_id)
-        self._report_batch(planned, quality, 0)
+        if quality is not None:
+            self._report_batch(planned, quality, 0)
 
     def _start_kafka_sink(self, planned: PlannedFlow, df: DataFrame, trigger: dict[str, Any]) -> Any:
         target = self.graph.datasets[planned.flow.target]

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+import uuid
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from localdlt.definitions import Expectation, ExpectationAction
@@ -87,6 +90,36 @@ def check_batch(
     )
     out = df.filter(_all_met(drops)) if drops else df
     return out, BatchQuality(total, total - dropped, dropped, metrics)
+
+
+def has_fail_rules(expectations: Sequence[Expectation]) -> bool:
+    """Whether a fail rule is among ``expectations`` (then the batch is checked before writing)."""
+    return any(rule.action is ExpectationAction.FAIL for rule in expectations)
+
+
+def observe(df: DataFrame, expectations: Sequence[Expectation]) -> tuple[DataFrame, Observation]:
+    """Attach the warn/drop metrics to ``df`` as an :class:`Observation` computed by the write
+    itself (no extra pass) and return the rows to write. Fail rules are not handled here."""
+    drops = [rule for rule in expectations if rule.action is ExpectationAction.DROP]
+    metrics = [F.count(F.lit(1)).alias("n")]
+    for index, rule in enumerate(expectations):
+        metrics.append(F.sum(F.when(_met(rule), 0).otherwise(1)).alias(f"f{index}"))
+    if drops:
+        metrics.append(F.sum(F.when(_all_met(drops), 0).otherwise(1)).alias("dropped"))
+    observation = Observation(f"localdlt_{uuid.uuid4().hex}")
+    observed = df.observe(observation, *metrics)
+    return (observed.filter(_all_met(drops)) if drops else observed), observation
+
+
+def observed_quality(values: dict[str, Any], expectations: Sequence[Expectation], *, dataset: str) -> BatchQuality:
+    """The :class:`BatchQuality` of an :func:`observe` result."""
+    total = int(values.get("n") or 0)
+    dropped = int(values.get("dropped") or 0)
+    metrics = tuple(
+        ExpectationMetric(rule.name, dataset, total - int(values.get(f"f{i}") or 0), int(values.get(f"f{i}") or 0))
+        for i, rule in enumerate(expectations)
+    )
+    return BatchQuality(total, total - dropped, dropped, metrics)
 
 
 def apply_as_filter(df: DataFrame, expectations: Sequence[Expectation]) -> DataFrame:

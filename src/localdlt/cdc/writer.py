@@ -219,8 +219,7 @@ class CdcWriter:
         session = batch_df.sparkSession
         cols = self._columns(batch_df.schema)
         self.ensure_table(batch_df.schema)
-        # Materialised once: the source is read a single time, whatever the plan does next.
-        prepared = self._prepare(batch_df, cols).localCheckpoint(eager=True)
+        prepared = self._prepare(batch_df, cols)
         rows, truncates = self._validate(prepared, cols)
         if rows == 0:
             return CdcBatchMetrics(batch_id)

@@ -60,10 +60,6 @@ def _value_mismatch(field: StructField, values: Column, typed: Column) -> Column
     return present & probe[INTERNAL_CORRUPT].isNotNull()
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def json_with_rescue(
     lines: DataFrame,
     schema: StructType,
