@@ -45,7 +45,7 @@ from rich.table import Table
 from orders_lakehouse.devstack import kafka_broker
 from orders_lakehouse.devstack.live import DemoState, delta_count, render
 from orders_lakehouse.simulator import bad
-from orders_lakehouse.simulator.engine import Simulator, SimulatorConfig
+from orders_lakehouse.simulator.engine import GroundTruth, Simulator, SimulatorConfig
 from orders_lakehouse.simulator.runner import run as run_simulator
 
 log = logging.getLogger(__name__)
@@ -152,14 +152,14 @@ def _stop_on_signals(*events: threading.Event, enabled: bool = True) -> Iterator
             signal.signal(sig, old)
 
 
-def _caught_up(state: DemoState, truth: dict[str, Any]) -> bool:
+def _caught_up(state: DemoState, truth: GroundTruth) -> bool:
     """Bronze has every message, Silver every valid event, quarantine every bad one, silver_orders every order."""
     tables = state.tables_dir
     wanted = {
-        "bronze_order_events": truth["messages"],
-        "silver_order_events": truth["valid_events"],
-        "silver_order_events_quarantine": truth["bad_messages"],
-        "silver_orders": len(truth["orders"]),
+        "bronze_order_events": truth.messages,
+        "silver_order_events": truth.valid_events,
+        "silver_order_events_quarantine": len(truth.bad_events),
+        "silver_orders": len(truth.orders),
     }
     return all(delta_count(tables / name) == count for name, count in wanted.items())
 
@@ -257,7 +257,7 @@ def run_demo(
                     if drain_deadline is None:
                         state.phase = "draining: waiting for the pipeline to catch up"
                         drain_deadline = time.monotonic() + DRAIN_TIMEOUT
-                    if _caught_up(state, simulator.truth.as_json()) or time.monotonic() > drain_deadline:
+                    if _caught_up(state, simulator.truth) or time.monotonic() > drain_deadline:
                         if time.monotonic() > drain_deadline:
                             log.warning("the pipeline did not catch up within %.0fs; stopping it anyway", DRAIN_TIMEOUT)
                         pipeline_stop.set()
