@@ -76,23 +76,22 @@ def _prefixer(prefix: str):
     return prefixed
 
 
-def rescued_data(payload: Column) -> Column:
+def rescued_data(as_map: Column) -> Column:
     """JSON object of the payload's fields unknown to the contract, or NULL when there are none.
 
-    Top-level unknown keys keep their name; unknown keys inside a contract object are named
-    ``<object>.<key>`` (e.g. ``customer.loyalty_tier``). Values are kept as JSON text.
+    ``as_map`` is the payload parsed as ``map<string,string>`` (values as JSON text). Top-level
+    unknown keys keep their name; unknown keys inside a contract object are named
+    ``<object>.<key>`` (e.g. ``customer.loyalty_tier``).
     """
-    as_map = F.from_json(payload, "map<string,string>")
+    empty = F.create_map().cast("map<string,string>")
     known = F.array(*[F.lit(name) for name in top_level_fields()])
-    unknown = F.map_filter(as_map, lambda k, _v: ~F.array_contains(known, k))
-    parts = [unknown]
+    parts = [F.map_filter(as_map, lambda k, _v: ~F.array_contains(known, k))]
     for obj, fields in object_fields().items():
         nested = F.from_json(as_map[obj], "map<string,string>")
         known_nested = F.array(*[F.lit(name) for name in fields])
         extra = F.map_filter(nested, lambda k, _v: ~F.array_contains(known_nested, k))
-        prefixed = F.transform_keys(extra, _prefixer(obj))
-        parts.append(F.coalesce(prefixed, F.create_map().cast("map<string,string>")))
-    merged = F.map_concat(*[F.coalesce(p, F.create_map().cast("map<string,string>")) for p in parts])
+        parts.append(F.transform_keys(extra, _prefixer(obj)))
+    merged = F.map_concat(*[F.coalesce(p, empty) for p in parts])
     return F.when(F.size(merged) > 0, F.to_json(merged))
 
 
@@ -103,15 +102,20 @@ def to_bronze(raw: DataFrame) -> DataFrame:
     top-level fields parsed best-effort (NULL where absent or of the wrong JSON type),
     ``_rescued_data`` and the ingest metadata (``_ingested_at`` = processing time).
     """
-    payload = F.col("_payload")
-    repaired = F.make_valid_utf8(payload)
-    parsed = F.from_json(repaired, order_event_schema())
-    return raw.select(
-        repaired.alias("raw_payload"),
-        F.is_valid_utf8(payload).alias("payload_is_valid_utf8"),
-        F.octet_length(payload).alias("payload_bytes"),
-        *[parsed[name].alias(name) for name in top_level_fields()],
-        rescued_data(repaired).alias("_rescued_data"),
+    # Parse each payload once: the JSON functions are not cheap, so each lives in its own
+    # projection (Spark does not collapse projections that would duplicate them).
+    text = raw.select("*", F.make_valid_utf8("_payload").alias("_text"))
+    parsed = text.select(
+        "*",
+        F.from_json("_text", order_event_schema()).alias("_parsed"),
+        F.from_json("_text", "map<string,string>").alias("_map"),
+    )
+    return parsed.select(
+        F.col("_text").alias("raw_payload"),
+        F.is_valid_utf8("_payload").alias("payload_is_valid_utf8"),
+        F.octet_length("_payload").alias("payload_bytes"),
+        *[F.col("_parsed")[name].alias(name) for name in top_level_fields()],
+        rescued_data(F.col("_map")).alias("_rescued_data"),
         *[F.col(c) for c in METADATA_COLUMNS if c != "_ingested_at"],
         F.current_timestamp().alias("_ingested_at"),
     )
