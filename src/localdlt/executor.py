@@ -87,7 +87,7 @@ class Executor:
         continuous: bool = False,
         duration: float | None = None,
         trigger_interval: str = DEFAULT_TRIGGER_INTERVAL,
-        mv_interval: float = 10.0,
+        mv_interval: float = 60.0,
         listener: Listener | None = None,
         stop_event: threading.Event | None = None,
         cloud_files_opener: Callable[..., DataFrame] | None = None,
@@ -256,12 +256,16 @@ class Executor:
             else:
                 batch_flows.append(planned)
         deadline = time.monotonic() + self.duration if self.duration is not None else None
-        next_batch_run = 0.0
+        once_flows = [p for p in batch_flows if p.flow.once]
+        views = [p for p in batch_flows if not p.flow.once]
+        self._run_batch_flows(once_flows)
+        # Materialized views are recomputed every mv_interval seconds, and once more at the end.
+        next_refresh = time.monotonic() + self.mv_interval
         try:
             while not self.stop_event.is_set() and (deadline is None or time.monotonic() < deadline):
-                if time.monotonic() >= next_batch_run:
-                    self._run_batch_flows(batch_flows)
-                    next_batch_run = time.monotonic() + self.mv_interval
+                if time.monotonic() >= next_refresh:
+                    self._run_batch_flows(views)
+                    next_refresh = time.monotonic() + self.mv_interval
                 for name, query in list(queries.items()):
                     if not query.isActive:
                         planned = self.graph.flows[name]
@@ -278,7 +282,7 @@ class Executor:
                 if self.results[name].status == FlowStatus.RUNNING:
                     self._set_status(self.graph.flows[name], FlowStatus.COMPLETED)
             if not any(r.status == FlowStatus.FAILED for r in self.results.values()):
-                self._run_batch_flows(batch_flows)
+                self._run_batch_flows(views)
             self.events.flush()
 
     def _maybe_flush(self) -> None:

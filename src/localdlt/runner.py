@@ -32,6 +32,7 @@ from localdlt.spark_proxy import SparkProxy
 log = logging.getLogger(__name__)
 
 TRIGGER_INTERVAL_KEY = "pipelines.trigger.interval"
+MV_REFRESH_KEY = "localdlt.materialized_view_refresh_seconds"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def run_update(
             spark, loaded.graph, layout, events, full_refresh=full_refresh, refresh=refresh,
             continuous=continuous, duration=duration,
             trigger_interval=configuration.get(TRIGGER_INTERVAL_KEY, DEFAULT_TRIGGER_INTERVAL),
+            mv_interval=float(configuration.get(MV_REFRESH_KEY, "60")),
             listener=listener, stop_event=stop_event, cloud_files_opener=cloud_files_opener,
         )
         result = executor.run(configuration, [str(f) for f in loaded.files])
