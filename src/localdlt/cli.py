@@ -160,9 +160,12 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: A
     paths, conf, root = _resolve_pipeline(args, parser)
     spark = spark or _session(args.master)
     stop = threading.Event()
-    previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
-    if previous is not None:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM (and Ctrl-C in continuous mode) stop the update cleanly: streams stop, views refresh.
+    signals = [signal.SIGTERM] + ([signal.SIGINT] if args.continuous else [])
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in signals:
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         kwargs = dict(spark=spark, configuration=conf, full_refresh=args.full_refresh or False, refresh=args.refresh,
                       continuous=args.continuous, duration=args.duration, root_path=root, stop_event=stop)
@@ -176,8 +179,8 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: A
                     stop.set()
                     raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if not result.ok:
         _print_failures(result, err)
         return EXIT_UPDATE_FAILED

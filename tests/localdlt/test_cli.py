@@ -126,3 +126,33 @@ def test_console_script_argument_errors() -> None:
     missing = subprocess.run([str(script), "run", "p"], capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == EXIT_USAGE
     assert "the following arguments are required: --storage" in missing.stderr
+
+
+def test_run_driven_by_a_bundle_pipeline_resource(spark, tmp_path: Path, capsys) -> None:
+    root = tmp_path / "bundle"
+    (root / "resources").mkdir(parents=True)
+    (root / "src" / "transformations").mkdir(parents=True)
+    (root / "databricks.yml").write_text(
+        "bundle:\n  name: demo\ninclude:\n  - resources/*.yml\n"
+        "variables:\n  greeting:\n    default: hello\n"
+        "targets:\n  dev:\n    default: true\n    variables:\n      greeting: hi-dev\n"
+    )
+    (root / "resources" / "demo.pipeline.yml").write_text(
+        "resources:\n  pipelines:\n    demo:\n      name: demo\n      root_path: ../src\n"
+        "      libraries:\n        - glob:\n            include: ../src/transformations/**\n"
+        "      configuration:\n        demo.greeting: ${var.greeting}\n        demo.target: ${bundle.target}\n"
+    )
+    (root / "src" / "transformations" / "greeting.py").write_text(
+        "import dlt\n@dlt.table\ndef greeting():\n"
+        "    return spark.createDataFrame([(spark.conf.get('demo.greeting'), spark.conf.get('demo.target'),"
+        " spark.conf.get('demo.extra'))], 'g STRING, t STRING, e STRING')\n"
+    )
+    storage = tmp_path / "storage"
+    argv = ["run", "--bundle-pipeline", str(root / "resources" / "demo.pipeline.yml"), "--target", "dev",
+            "--conf", "demo.extra=from-cli", "--storage", str(storage), "--quiet"]
+    assert main(argv, spark=spark) == EXIT_OK
+    row = spark.read.format("delta").load(str(storage / "tables" / "greeting")).first()
+    assert tuple(row) == ("hi-dev", "dev", "from-cli")
+    assert main(["validate", "--bundle-pipeline", str(root / "resources" / "missing.pipeline.yml")], spark=spark) \
+        == EXIT_DEFINITION
+    assert "missing.pipeline.yml" in capsys.readouterr().err.replace("\n", "")
