@@ -123,9 +123,7 @@ def _module_dict_literals(tree: ast.Module) -> dict[str, list[str]]:
 def _loop_sources(tree: ast.Module) -> dict[str, str]:
     """Loop variable -> name of the dict it iterates (``D``, ``D.items()``, ``D.keys()``)."""
     found: dict[str, str] = {}
-    generators = [g for n in ast.walk(tree) if isinstance(n, (ast.comprehension,)) for g in [n]]
-    generators += [n for n in ast.walk(tree) if isinstance(n, ast.For)]
-    for loop in generators:
+    for loop in (n for n in ast.walk(tree) if isinstance(n, (ast.comprehension, ast.For))):
         iterated = loop.iter
         if isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Attribute) and iterated.func.attr in ("items", "keys"):
             iterated = iterated.func.value
