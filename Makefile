@@ -6,7 +6,7 @@ DURATION ?=
 SOURCE ?= files
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo kafka-up kafka-down bench reliability clean
+.PHONY: setup test test-remote demo kafka-up kafka-down bench reliability clean
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +17,11 @@ test: setup
 
 demo: setup
 	$(PY) -m orders_lakehouse.devstack.demo $(if $(DURATION),--duration $(DURATION)) --source $(SOURCE)
+
+# Transform tests on a Databricks workspace through databricks-connect, in its own .venv-remote
+# (never beside pyspark); skips with the reason when no workspace is configured.
+test-remote:
+	@scripts/remote-env.sh $(PYTEST_ARGS)
 
 kafka-up: setup
 	@$(PY) -m orders_lakehouse.devstack.kafka_broker up --port $(KAFKA_PORT)
