@@ -56,3 +56,23 @@ def test_summary_marks_each_check() -> None:
     text = console.export_text()
     assert "Bronze rows = messages sent" in text and "✓" in text and "✗" in text
     assert not outcome.ok
+
+
+def test_live_view_shows_rows_dropped_status_alerts_and_freshness(tmp_path: Path) -> None:
+    from localdlt.results import FlowResult
+
+    from orders_lakehouse.devstack.live import DemoState, render
+
+    state = DemoState(source="kafka", tables_dir=tmp_path)
+    state.sent, state.by_category = 12, {"valid": 10, "bad": 2}
+    state.counts = {"bronze_order_events": 12, "silver_order_events": 10, "silver_order_events_quarantine": 2}
+    state.on_flow(FlowResult("silver_order_events", "silver_order_events", status="RUNNING", dropped_records=2))
+    state.on_flow(FlowResult("fact_orders", "fact_orders", status="FAILED", error="boom"))
+    state.alerts = [{"alert_type": "dq_drop_rate", "message": "16.7% of rows quarantined"}]
+    state.freshness = 2.5
+    console = Console(width=160, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(render(state))
+    text = console.export_text()
+    for expected in ("sent 12 (bad 2, valid 10)", "bronze_order_events", "silver_order_events_quarantine", "RUNNING",
+                     "FAILED", "fact_orders: boom", "alerts (1)", "dq_drop_rate: 16.7% of rows quarantined", "2.5s"):
+        assert expected in text, expected
