@@ -45,7 +45,10 @@ class ResolvedColumns:
         by_name = {f.name: f for f in self.source_schema.fields}
         out = [StructField(c, by_name[c].dataType, True) for c in self.columns]
         if self.scd_type == 2:
-            out += [StructField(START_AT, self.sequence_type, True), StructField(END_AT, self.sequence_type, True)]
+            out += [
+                StructField(START_AT, self.sequence_type, True),
+                StructField(END_AT, self.sequence_type, True),
+            ]
         return StructType(out)
 
 
@@ -76,7 +79,9 @@ def column_name(frame: DataFrame, value: ColumnLike, argument: str) -> str:
         raise CdcSchemaError(argument, [_expr_text(value)], schema.fieldNames()) from exc
     found = _lookup(schema, name)
     if found is None:
-        raise CdcSpecError(argument, f"must name a top-level column without qualifier, got {_expr_text(value)}")
+        raise CdcSpecError(
+            argument, f"must name a top-level column without qualifier, got {_expr_text(value)}"
+        )
     return found
 
 
@@ -162,7 +167,9 @@ def value_subset(
         chosen = _names(frame, include, include_argument) or ()
         outside = [c for c in chosen if c not in values]
         if outside:
-            raise CdcSpecError(include_argument, f"names column(s) {', '.join(outside)} that are not non-key target columns")
+            raise CdcSpecError(
+                include_argument, f"names column(s) {', '.join(outside)} that are not non-key target columns"
+            )
         return tuple(c for c in values if c in set(chosen))
     if exclude is not None:
         dropped = set(_names(frame, exclude, exclude_argument) or ())
@@ -199,12 +206,23 @@ def resolve_columns(
         check_expression(frame, expression, argument)
     columns = select_columns(frame, key_names, column_list, except_column_list)
     values = tuple(c for c in columns if c not in key_names)
-    tracked = value_subset(frame, values, track_history_column_list, track_history_except_column_list,
-                           "track_history_column_list", "track_history_except_column_list")
+    tracked = value_subset(
+        frame,
+        values,
+        track_history_column_list,
+        track_history_except_column_list,
+        "track_history_column_list",
+        "track_history_except_column_list",
+    )
     if ignore_null_updates_column_list is not None or ignore_null_updates_except_column_list is not None:
-        ignore_null = value_subset(frame, values, ignore_null_updates_column_list,
-                                   ignore_null_updates_except_column_list, "ignore_null_updates_column_list",
-                                   "ignore_null_updates_except_column_list")
+        ignore_null = value_subset(
+            frame,
+            values,
+            ignore_null_updates_column_list,
+            ignore_null_updates_except_column_list,
+            "ignore_null_updates_column_list",
+            "ignore_null_updates_except_column_list",
+        )
     else:
         ignore_null = values if ignore_null_updates else ()
     return ResolvedColumns(key_names, columns, tracked, ignore_null, seq_type, source_schema, scd_type)

@@ -57,7 +57,9 @@ def state_schema(cols: ResolvedColumns) -> StructType:
     )
 
 
-def plan_changes(prepared: DataFrame, state: DataFrame, cols: ResolvedColumns, gc_cutoff: datetime) -> DataFrame:
+def plan_changes(
+    prepared: DataFrame, state: DataFrame, cols: ResolvedColumns, gc_cutoff: datetime
+) -> DataFrame:
     """The net change per key of one batch, against the state.
 
     ``prepared`` has the target columns plus ``__seq``, ``__is_delete``, ``__is_truncate``.
@@ -67,7 +69,9 @@ def plan_changes(prepared: DataFrame, state: DataFrame, cols: ResolvedColumns, g
     """
     keys = list(cols.keys)
     # Tombstones older than the threshold no longer protect their key (garbage).
-    known = state.filter((q(KIND) != WATERMARK) & ~((q(KIND) == TOMBSTONE) & (q(DELETED_AT) < F.lit(gc_cutoff))))
+    known = state.filter(
+        (q(KIND) != WATERMARK) & ~((q(KIND) == TOMBSTONE) & (q(DELETED_AT) < F.lit(gc_cutoff)))
+    )
     old_watermark = state.filter(q(KIND) == WATERMARK).agg(F.max(q(SEQ)).alias("__wm_old"))
     batch_truncate = prepared.filter(q(IS_TRUNCATE)).agg(F.max(q(SEQ)).alias("__wm_batch"))
     watermark = old_watermark.crossJoin(batch_truncate).select(
@@ -88,16 +92,24 @@ def plan_changes(prepared: DataFrame, state: DataFrame, cols: ResolvedColumns, g
     for c in cols.values:
         if c in cols.ignore_null:
             # The latest non-NULL value among upserts after the batch's last delete of the key.
-            usable = ~q(IS_DELETE) & q(c).isNotNull() & (F.col("__last_del").isNull() | (q(SEQ) > F.col("__last_del")))
+            usable = (
+                ~q(IS_DELETE)
+                & q(c).isNotNull()
+                & (F.col("__last_del").isNull() | (q(SEQ) > F.col("__last_del")))
+            )
             aggs.append(F.max_by(q(c), F.when(usable, order)).alias(c))
         else:
             aggs.append(F.max_by(q(c), order).alias(c))
-    winners = events.groupBy(*[q(k) for k in keys]).agg(*aggs).select(
-        *[q(k) for k in keys],
-        *[q(c) for c in cols.values],
-        F.col("__win")[SEQ].alias(SEQ),
-        F.when(F.col("__win")[IS_DELETE], F.lit(DELETE)).otherwise(F.lit(UPSERT)).alias(ACTION),
-        F.col("__last_del").isNotNull().alias(RESET),
+    winners = (
+        events.groupBy(*[q(k) for k in keys])
+        .agg(*aggs)
+        .select(
+            *[q(k) for k in keys],
+            *[q(c) for c in cols.values],
+            F.col("__win")[SEQ].alias(SEQ),
+            F.when(F.col("__win")[IS_DELETE], F.lit(DELETE)).otherwise(F.lit(UPSERT)).alias(ACTION),
+            F.col("__last_del").isNotNull().alias(RESET),
+        )
     )
     fresh = (
         winners.join(known.select(*[q(k) for k in keys], q(SEQ).alias("__state_seq")), keys, "left")
@@ -140,8 +152,10 @@ def merge_target(target, changes: DataFrame, cols: ResolvedColumns):
         else:
             update[f"`{c}`"] = F.col(f"s.`{c}`")
     insert = {f"`{c}`": F.col(f"s.`{c}`") for c in cols.columns}
-    builder = target.alias("t").merge(changes.alias("s"), cond).whenMatchedDelete(
-        condition=F.col(f"s.{ACTION}") != F.lit(UPSERT)
+    builder = (
+        target.alias("t")
+        .merge(changes.alias("s"), cond)
+        .whenMatchedDelete(condition=F.col(f"s.{ACTION}") != F.lit(UPSERT))
     )
     if update:
         builder = builder.whenMatchedUpdate(condition=F.col(f"s.{ACTION}") == F.lit(UPSERT), set=update)

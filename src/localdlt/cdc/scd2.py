@@ -100,7 +100,9 @@ def fold_history(events: DataFrame, cols: ResolvedColumns) -> DataFrame:
     )
 
 
-def plan(batch: DataFrame, state: DataFrame, target: DataFrame, cols: ResolvedColumns) -> tuple[DataFrame, DataFrame]:
+def plan(
+    batch: DataFrame, state: DataFrame, target: DataFrame, cols: ResolvedColumns
+) -> tuple[DataFrame, DataFrame]:
     """(new events to append to the state, row changes to merge into the target).
 
     ``batch`` has the target columns plus ``__seq`` and ``__is_delete``.
@@ -112,7 +114,9 @@ def plan(batch: DataFrame, state: DataFrame, target: DataFrame, cols: ResolvedCo
     current = target.join(affected, list(cols.keys), "left_semi")
     old = current.select(*[q(c).alias(f"o_{c}") for c in (*cols.columns, START_AT, END_AT)])
     new = history.select(*[q(c).alias(f"n_{c}") for c in (*cols.columns, START_AT, END_AT)])
-    on = [F.col(f"o_{k}") == F.col(f"n_{k}") for k in cols.keys] + [F.col(f"o_{START_AT}") == F.col(f"n_{START_AT}")]
+    on = [F.col(f"o_{k}") == F.col(f"n_{k}") for k in cols.keys] + [
+        F.col(f"o_{START_AT}") == F.col(f"n_{START_AT}")
+    ]
     joined = old.join(new, reduce(lambda a, b: a & b, on), "full_outer")
     differs = reduce(
         lambda a, b: a | b,

@@ -90,19 +90,28 @@ def iterate_snapshots(
         if result is None:
             return
         if not isinstance(result, tuple) or len(result) != 2:
-            raise CdcSpecError("snapshot_and_version", f"must return (DataFrame, version) or None, got {result!r}")
+            raise CdcSpecError(
+                "snapshot_and_version", f"must return (DataFrame, version) or None, got {result!r}"
+            )
         snapshot, version = result
         if latest is not None and not version > latest:
             raise SnapshotOrderError(
-                "snapshot_and_version", f"returned version {version!r}, not above the previous version {latest!r}"
+                "snapshot_and_version",
+                f"returned version {version!r}, not above the previous version {latest!r}",
             )
         yield snapshot, version
         latest = version
 
 
-def _resolve(spark: SparkSession, spec: SnapshotCdcSpec, schema: StructType, vtype: DataType) -> ResolvedColumns:
+def _resolve(
+    spark: SparkSession, spec: SnapshotCdcSpec, schema: StructType, vtype: DataType
+) -> ResolvedColumns:
     return resolve_columns(
-        spark, schema, keys=spec.keys, sequence_by=None, scd_type=spec.scd_type,
+        spark,
+        schema,
+        keys=spec.keys,
+        sequence_by=None,
+        scd_type=spec.scd_type,
         track_history_column_list=spec.track_history_column_list,
         track_history_except_column_list=spec.track_history_except_column_list,
         sequence_fallback=vtype,
@@ -110,8 +119,11 @@ def _resolve(spark: SparkSession, spec: SnapshotCdcSpec, schema: StructType, vty
 
 
 def _differs(columns: tuple[str, ...], left: str, right: str):
-    return reduce(lambda a, b: a | b, [~F.col(f"{left}.`{c}`").eqNullSafe(F.col(f"{right}.`{c}`")) for c in columns],
-                  F.lit(False))
+    return reduce(
+        lambda a, b: a | b,
+        [~F.col(f"{left}.`{c}`").eqNullSafe(F.col(f"{right}.`{c}`")) for c in columns],
+        F.lit(False),
+    )
 
 
 def _merge_scd1(target: DeltaTable, snapshot: DataFrame, cols: ResolvedColumns):
@@ -121,8 +133,9 @@ def _merge_scd1(target: DeltaTable, snapshot: DataFrame, cols: ResolvedColumns):
         builder = builder.whenMatchedUpdate(
             condition=_differs(cols.values, "t", "s"), set={f"`{c}`": F.col(f"s.`{c}`") for c in cols.values}
         )
-    return builder.whenNotMatchedInsert(values={f"`{c}`": F.col(f"s.`{c}`") for c in cols.columns}) \
-        .whenNotMatchedBySourceDelete()
+    return builder.whenNotMatchedInsert(
+        values={f"`{c}`": F.col(f"s.`{c}`") for c in cols.columns}
+    ).whenNotMatchedBySourceDelete()
 
 
 def _scd2_changes(target: DataFrame, snapshot: DataFrame, cols: ResolvedColumns, version: Any) -> DataFrame:
@@ -163,7 +176,8 @@ def _merge_scd2(target: DeltaTable, changes: DataFrame, cols: ResolvedColumns):
         .merge(changes.alias("s"), cond)
         .whenMatchedUpdate(condition=F.col(f"s.{ACTION}") == F.lit(CLOSE), set={END_AT: F.col(f"s.{END_AT}")})
         .whenMatchedUpdate(
-            condition=F.col(f"s.{ACTION}") == F.lit(IN_PLACE), set={f"`{c}`": F.col(f"s.`{c}`") for c in cols.values}
+            condition=F.col(f"s.{ACTION}") == F.lit(IN_PLACE),
+            set={f"`{c}`": F.col(f"s.`{c}`") for c in cols.values},
         )
         .whenNotMatchedInsert(
             condition=F.col(f"s.{ACTION}") == F.lit(INSERT),
@@ -194,7 +208,9 @@ def apply_snapshot(
     snapshot = snapshot_df.select(*[q(c) for c in cols.columns]).localCheckpoint(eager=True)
     dupes = snapshot.groupBy(*[q(k) for k in cols.keys]).count().filter("count > 1").limit(1).collect()
     if dupes:
-        raise CdcSpecError("keys", f"do not identify snapshot rows uniquely (version {version!r}): {dupes[0].asDict()}")
+        raise CdcSpecError(
+            "keys", f"do not identify snapshot rows uniquely (version {version!r}): {dupes[0].asDict()}"
+        )
     input_rows = snapshot.count()
     target = DeltaTable.forPath(spark, table_path)
     app_id = f"localdlt-snapshot/{spec.name}"
@@ -203,7 +219,9 @@ def apply_snapshot(
         upserted = deleted = None
     else:
         changes = _scd2_changes(target.toDF(), snapshot, cols, version).localCheckpoint(eager=True)
-        counts = {r[ACTION]: r["n"] for r in changes.groupBy(ACTION).agg(F.count(F.lit(1)).alias("n")).collect()}
+        counts = {
+            r[ACTION]: r["n"] for r in changes.groupBy(ACTION).agg(F.count(F.lit(1)).alias("n")).collect()
+        }
         closes = counts.get(CLOSE, 0)
         upserted = counts.get(INSERT, 0) + counts.get(IN_PLACE, 0)
         # A closed version without a new one is a key gone from the snapshot.
@@ -213,8 +231,16 @@ def apply_snapshot(
         merged = idempotent_merge(spark, builder, app_id, version)
     else:
         row = builder.execute().first()
-        merged = MergeResult(False, int(row["num_inserted_rows"]), int(row["num_updated_rows"]),
-                             int(row["num_deleted_rows"])) if row else MergeResult(True)
+        merged = (
+            MergeResult(
+                False,
+                int(row["num_inserted_rows"]),
+                int(row["num_updated_rows"]),
+                int(row["num_deleted_rows"]),
+            )
+            if row
+            else MergeResult(True)
+        )
     versions = spark.createDataFrame([(version,)], StructType([StructField(VERSION, vtype, False)]))
     if isinstance(version, int):
         idempotent_append(versions, _versions_path(state_path), f"{app_id}/versions", version)
@@ -223,8 +249,13 @@ def apply_snapshot(
     if upserted is None:
         upserted, deleted = merged.inserted + merged.updated, merged.deleted
     metrics = CdcBatchMetrics(
-        batch_id=batch_id, input_rows=input_rows, upserted=upserted, deleted=deleted,
-        rows_inserted=merged.inserted, rows_updated=merged.updated, rows_deleted=merged.deleted,
+        batch_id=batch_id,
+        input_rows=input_rows,
+        upserted=upserted,
+        deleted=deleted,
+        rows_inserted=merged.inserted,
+        rows_updated=merged.updated,
+        rows_deleted=merged.deleted,
         skipped=merged.skipped,
     )
     log.info("snapshot flow %s version %r: %s", spec.name, version, metrics)

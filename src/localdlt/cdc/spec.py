@@ -69,7 +69,9 @@ class CdcNullKeyError(CdcValidationError):
 
     def __init__(self, flow: str, keys: Sequence[str], rows: int) -> None:
         super().__init__(
-            flow, "NULL_KEY", f"{rows} change row(s) have a NULL key column ({', '.join(keys)}); keys must not be NULL"
+            flow,
+            "NULL_KEY",
+            f"{rows} change row(s) have a NULL key column ({', '.join(keys)}); keys must not be NULL",
         )
 
 
@@ -78,7 +80,9 @@ class CdcNullSequenceError(CdcValidationError):
 
     def __init__(self, flow: str, rows: int) -> None:
         super().__init__(
-            flow, "NULL_SEQUENCE", f"{rows} change row(s) have a NULL sequence_by value; NULL sequences are unsupported"
+            flow,
+            "NULL_SEQUENCE",
+            f"{rows} change row(s) have a NULL sequence_by value; NULL sequences are unsupported",
         )
 
 
@@ -133,8 +137,10 @@ def _check_history_lists(scd: int, include: Any, exclude: Any) -> None:
             "track_history_column_list", "cannot be given together with 'track_history_except_column_list'"
         )
     if scd != 2:
-        for argument, value in (("track_history_column_list", include),
-                                ("track_history_except_column_list", exclude)):
+        for argument, value in (
+            ("track_history_column_list", include),
+            ("track_history_except_column_list", exclude),
+        ):
             if value is not None:
                 raise CdcSpecError(argument, "is only supported with stored_as_scd_type=2")
 
@@ -174,21 +180,33 @@ class CdcSpec:
         if not isinstance(self.sequence_by, (str, Column)) or (
             isinstance(self.sequence_by, str) and not self.sequence_by.strip()
         ):
-            raise CdcSpecError("sequence_by", f"must be a column name, an expression or struct(...), got {self.sequence_by!r}")
+            raise CdcSpecError(
+                "sequence_by",
+                f"must be a column name, an expression or struct(...), got {self.sequence_by!r}",
+            )
         for argument in ("where", "apply_as_deletes", "apply_as_truncates"):
             _check_expr(getattr(self, argument), argument)
         for argument in ("ignore_null_updates", "once"):
             if not isinstance(getattr(self, argument), bool):
                 raise CdcSpecError(argument, f"must be True or False, got {getattr(self, argument)!r}")
-        for argument in ("column_list", "except_column_list", "track_history_column_list",
-                         "track_history_except_column_list", "ignore_null_updates_column_list",
-                         "ignore_null_updates_except_column_list"):
+        for argument in (
+            "column_list",
+            "except_column_list",
+            "track_history_column_list",
+            "track_history_except_column_list",
+            "ignore_null_updates_column_list",
+            "ignore_null_updates_except_column_list",
+        ):
             object.__setattr__(self, argument, _name_list(getattr(self, argument), argument))
         if self.column_list is not None and self.except_column_list is not None:
             raise CdcSpecError("column_list", "cannot be given together with 'except_column_list'")
-        if self.ignore_null_updates_column_list is not None and self.ignore_null_updates_except_column_list is not None:
+        if (
+            self.ignore_null_updates_column_list is not None
+            and self.ignore_null_updates_except_column_list is not None
+        ):
             raise CdcSpecError(
-                "ignore_null_updates_column_list", "cannot be given together with 'ignore_null_updates_except_column_list'"
+                "ignore_null_updates_column_list",
+                "cannot be given together with 'ignore_null_updates_except_column_list'",
             )
         scd = _scd_type(self.stored_as_scd_type)
         object.__setattr__(self, "stored_as_scd_type", scd)

@@ -67,11 +67,15 @@ class MergeResult:
         self.deleted = deleted
 
     def __repr__(self) -> str:
-        return (f"MergeResult(skipped={self.skipped}, inserted={self.inserted}, updated={self.updated}, "
-                f"deleted={self.deleted})")
+        return (
+            f"MergeResult(skipped={self.skipped}, inserted={self.inserted}, updated={self.updated}, "
+            f"deleted={self.deleted})"
+        )
 
 
-def idempotent_merge(spark: SparkSession, builder: DeltaMergeBuilder, app_id: str, version: int) -> MergeResult:
+def idempotent_merge(
+    spark: SparkSession, builder: DeltaMergeBuilder, app_id: str, version: int
+) -> MergeResult:
     """Run ``builder`` under (app_id, version). A MERGE that Delta skips returns no metrics
     row, which is how a replay is recognised."""
     with session_txn(spark, app_id, version, extra={MATERIALIZE_SOURCE_CONF: "none"}):
@@ -80,7 +84,9 @@ def idempotent_merge(spark: SparkSession, builder: DeltaMergeBuilder, app_id: st
         log.info("MERGE skipped: (%s, %s) already committed", app_id, version)
         return MergeResult(skipped=True)
     row = rows[0]
-    return MergeResult(False, int(row["num_inserted_rows"]), int(row["num_updated_rows"]), int(row["num_deleted_rows"]))
+    return MergeResult(
+        False, int(row["num_inserted_rows"]), int(row["num_updated_rows"]), int(row["num_deleted_rows"])
+    )
 
 
 def idempotent_append(frame: DataFrame, path: str, app_id: str, version: int) -> None:

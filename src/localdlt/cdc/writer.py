@@ -115,7 +115,9 @@ class CdcWriter:
     """Applies one CDC flow's micro-batches to the Delta table at ``table_path``; auxiliary
     state (SCD1 key sequences and tombstones, SCD2 change log) lives under ``state_path``."""
 
-    def __init__(self, spark: SparkSession, spec: CdcSpec, table_path: str, state_path: str, app_id: str) -> None:
+    def __init__(
+        self, spark: SparkSession, spec: CdcSpec, table_path: str, state_path: str, app_id: str
+    ) -> None:
         if not isinstance(spec, CdcSpec):
             raise CdcSpecError("spec", f"must be a CdcSpec, got {type(spec).__name__}")
         if not app_id:
@@ -146,8 +148,11 @@ class CdcWriter:
             ignore_null_updates=spec.ignore_null_updates,
             ignore_null_updates_column_list=spec.ignore_null_updates_column_list,
             ignore_null_updates_except_column_list=spec.ignore_null_updates_except_column_list,
-            expressions=(("where", spec.where), ("apply_as_deletes", spec.apply_as_deletes),
-                         ("apply_as_truncates", spec.apply_as_truncates)),
+            expressions=(
+                ("where", spec.where),
+                ("apply_as_deletes", spec.apply_as_deletes),
+                ("apply_as_truncates", spec.apply_as_truncates),
+            ),
         )
 
     def _columns(self, source_schema: StructType) -> ResolvedColumns:
@@ -232,9 +237,15 @@ class CdcWriter:
         then every ``pipelines.cdc.tombstoneGCFrequencyInSeconds`` (default 30 minutes)."""
         raw = session.conf.get(TOMBSTONE_GC_FREQUENCY_CONF, None)
         try:
-            every = float(str(raw).strip().lower().removesuffix("s")) if raw is not None else DEFAULT_GC_FREQUENCY_SECONDS
+            every = (
+                float(str(raw).strip().lower().removesuffix("s"))
+                if raw is not None
+                else DEFAULT_GC_FREQUENCY_SECONDS
+            )
         except ValueError as exc:
-            raise CdcSpecError(TOMBSTONE_GC_FREQUENCY_CONF, f"must be a number of seconds, got {raw!r}") from exc
+            raise CdcSpecError(
+                TOMBSTONE_GC_FREQUENCY_CONF, f"must be a number of seconds, got {raw!r}"
+            ) from exc
         now = time.monotonic()
         if self._last_gc is not None and now - self._last_gc < every:
             return False
@@ -244,21 +255,36 @@ class CdcWriter:
     def _app_id(self, role: str) -> str:
         return f"{self.app_id}/{role}"
 
-    def _write_scd1(self, session: SparkSession, prepared: DataFrame, cols: ResolvedColumns,
-                    batch_id: int, rows: int, truncates: int) -> CdcBatchMetrics:
+    def _write_scd1(
+        self,
+        session: SparkSession,
+        prepared: DataFrame,
+        cols: ResolvedColumns,
+        batch_id: int,
+        rows: int,
+        truncates: int,
+    ) -> CdcBatchMetrics:
         now = datetime.now(timezone.utc)
         cutoff = now - timedelta(seconds=tombstone_gc_threshold(session))
         state = DeltaTable.forPath(session, self._state_table)
         # Materialised once, against the state as it is now, before either write.
         changes = scd1.plan_changes(prepared, state.toDF(), cols, cutoff).localCheckpoint(eager=True)
-        counts = {r[ACTION]: r["n"] for r in changes.groupBy(ACTION).agg(F.count(F.lit(1)).alias("n")).collect()}
+        counts = {
+            r[ACTION]: r["n"] for r in changes.groupBy(ACTION).agg(F.count(F.lit(1)).alias("n")).collect()
+        }
         target = DeltaTable.forPath(session, self.table_path)
         to_target = changes.filter(q(ACTION) != scd1.WATERMARK)
-        merged = idempotent_merge(session, scd1.merge_target(target, to_target, cols), self._app_id("target"), batch_id)
+        merged = idempotent_merge(
+            session, scd1.merge_target(target, to_target, cols), self._app_id("target"), batch_id
+        )
         state_rows = scd1.state_rows(changes, cols, now)
         collect = self._gc_due(session)
-        idempotent_merge(session, scd1.merge_state(state, state_rows, cols, cutoff if collect else None),
-                         self._app_id("state"), batch_id)
+        idempotent_merge(
+            session,
+            scd1.merge_state(state, state_rows, cols, cutoff if collect else None),
+            self._app_id("state"),
+            batch_id,
+        )
         upserted, deleted = counts.get(scd1.UPSERT, 0), counts.get(scd1.DELETE, 0)
         truncated = counts.get(scd1.TRUNCATE, 0)
         metrics = CdcBatchMetrics(
@@ -276,8 +302,9 @@ class CdcWriter:
         log.info("flow %s batch %d: %s", self.spec.name, batch_id, metrics)
         return metrics
 
-    def _write_scd2(self, session: SparkSession, prepared: DataFrame, cols: ResolvedColumns,
-                    batch_id: int, rows: int) -> CdcBatchMetrics:
+    def _write_scd2(
+        self, session: SparkSession, prepared: DataFrame, cols: ResolvedColumns, batch_id: int, rows: int
+    ) -> CdcBatchMetrics:
         batch = prepared.drop(IS_TRUNCATE)
         state = session.read.format("delta").load(self._state_table)
         target = DeltaTable.forPath(session, self.table_path)
@@ -285,8 +312,13 @@ class CdcWriter:
         # Both materialised against the current state and target, before either write.
         new_events = new_events.localCheckpoint(eager=True)
         changes = changes.localCheckpoint(eager=True)
-        counts = {r[IS_DELETE]: r["n"] for r in new_events.groupBy(IS_DELETE).agg(F.count(F.lit(1)).alias("n")).collect()}
-        merged = idempotent_merge(session, scd2.merge_target(target, changes, cols), self._app_id("target"), batch_id)
+        counts = {
+            r[IS_DELETE]: r["n"]
+            for r in new_events.groupBy(IS_DELETE).agg(F.count(F.lit(1)).alias("n")).collect()
+        }
+        merged = idempotent_merge(
+            session, scd2.merge_target(target, changes, cols), self._app_id("target"), batch_id
+        )
         idempotent_append(new_events, self._state_table, self._app_id("state"), batch_id)
         upserted, deleted = counts.get(False, 0), counts.get(True, 0)
         metrics = CdcBatchMetrics(

@@ -39,12 +39,18 @@ def make_writer(spark: SparkSession, tmp_path: Path) -> Callable[..., CdcWriter]
     def make(**kwargs: Any) -> CdcWriter:
         n = next(counter)
         args: dict[str, Any] = {
-            "target": "t", "source": "s", "keys": ["id"], "sequence_by": "ts",
-            "apply_as_deletes": "op = 'D'", "except_column_list": ["op"],
+            "target": "t",
+            "source": "s",
+            "keys": ["id"],
+            "sequence_by": "ts",
+            "apply_as_deletes": "op = 'D'",
+            "except_column_list": ["op"],
         }
         args.update(kwargs)
         spec = CdcSpec.from_kwargs(**args)
-        return CdcWriter(spark, spec, str(tmp_path / f"table{n}"), str(tmp_path / f"state{n}"), app_id=f"app-{n}")
+        return CdcWriter(
+            spark, spec, str(tmp_path / f"table{n}"), str(tmp_path / f"state{n}"), app_id=f"app-{n}"
+        )
 
     return make
 

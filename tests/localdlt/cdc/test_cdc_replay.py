@@ -82,5 +82,8 @@ def test_scd2_replay_no_duplicate_or_lost_versions(spark, make_writer, monkeypat
     # The change log has batch 1's event: a late event at 4 is linked between 3 and 5.
     w.write_batch(changes(spark, [(1, "ann", "poa", 4, "U")]), 2)
     assert read_rows(spark, w.table_path, ORDER) == [
-        (1, "ann", "rio", 1, 3), (1, "ann", "sp", 3, 4), (1, "ann", "poa", 4, 5), (1, "ann", "bh", 5, None)
+        (1, "ann", "rio", 1, 3),
+        (1, "ann", "sp", 3, 4),
+        (1, "ann", "poa", 4, 5),
+        (1, "ann", "bh", 5, None),
     ]

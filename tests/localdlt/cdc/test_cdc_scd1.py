@@ -22,7 +22,11 @@ def test_out_of_order_within_and_across_batches(spark, make_writer):
     w = make_writer()
     # Within one batch: the highest ts wins whatever the row order.
     m0 = w.write_batch(
-        changes(spark, [(1, "v3", "c", 3, "U"), (1, "v1", "c", 1, "U"), (1, "v2", "c", 2, "U"), (2, "x", "c", 2, "U")]), 0
+        changes(
+            spark,
+            [(1, "v3", "c", 3, "U"), (1, "v1", "c", 1, "U"), (1, "v2", "c", 2, "U"), (2, "x", "c", 2, "U")],
+        ),
+        0,
     )
     assert read_rows(spark, w.table_path) == [(1, "v3", "c", 3), (2, "x", "c", 2)]
     assert (m0.upserted, m0.ignored) == (2, 2)
@@ -34,7 +38,9 @@ def test_out_of_order_within_and_across_batches(spark, make_writer):
 
 def test_deletes_keep_tombstones_against_late_updates(spark, make_writer):
     w = make_writer()
-    w.write_batch(changes(spark, [(1, "ann", "rio", 1, "U"), (2, "bob", "sp", 1, "U"), (3, "cy", "bh", 1, "U")]), 0)
+    w.write_batch(
+        changes(spark, [(1, "ann", "rio", 1, "U"), (2, "bob", "sp", 1, "U"), (3, "cy", "bh", 1, "U")]), 0
+    )
     # Key 2: a delete and a newer upsert in the same batch -> the upsert wins.
     m1 = w.write_batch(
         changes(spark, [(1, None, None, 5, "D"), (2, None, None, 3, "D"), (2, "bob4", "sp", 4, "U")]), 1
@@ -88,8 +94,11 @@ def test_ignore_null_updates_keeps_existing_values(spark, make_writer):
             spark,
             [
                 (1, None, "sp", 2, "U"),  # name NULL: keeps 'ann'
-                (2, "bob", "x", 1, "U"), (2, None, "y", 2, "U"), (2, "bob2", None, 3, "U"),  # folded in order
-                (3, None, None, 2, "D"), (3, None, "poa", 3, "U"),  # after a delete nothing is kept
+                (2, "bob", "x", 1, "U"),
+                (2, None, "y", 2, "U"),
+                (2, "bob2", None, 3, "U"),  # folded in order
+                (3, None, None, 2, "D"),
+                (3, None, "poa", 3, "U"),  # after a delete nothing is kept
             ],
         ),
         1,

@@ -17,7 +17,9 @@ def test_history_out_of_order_and_deletes(spark, make_writer):
         changes(spark, [(1, "ann", "sp", 3, "U"), (1, "ann", "rio", 1, "U"), (2, "bob", "bh", 2, "U")]), 0
     )
     assert read_rows(spark, w.table_path, ORDER) == [
-        (1, "ann", "rio", 1, 3), (1, "ann", "sp", 3, None), (2, "bob", "bh", 2, None)
+        (1, "ann", "rio", 1, 3),
+        (1, "ann", "sp", 3, None),
+        (2, "bob", "bh", 2, None),
     ]
     assert m0 == CdcBatchMetrics(batch_id=0, input_rows=3, upserted=3, rows_inserted=3)
     # A delete closes the open version; a delete of an unseen key waits for its late upsert.
@@ -25,7 +27,10 @@ def test_history_out_of_order_and_deletes(spark, make_writer):
         changes(spark, [(1, "ann", "rj", 5, "U"), (2, None, None, 4, "D"), (3, None, None, 7, "D")]), 1
     )
     assert read_rows(spark, w.table_path, ORDER) == [
-        (1, "ann", "rio", 1, 3), (1, "ann", "sp", 3, 5), (1, "ann", "rj", 5, None), (2, "bob", "bh", 2, 4)
+        (1, "ann", "rio", 1, 3),
+        (1, "ann", "sp", 3, 5),
+        (1, "ann", "rj", 5, None),
+        (2, "bob", "bh", 2, 4),
     ]
     assert (m1.upserted, m1.deleted, m1.rows_inserted, m1.rows_updated) == (1, 2, 1, 2)
     # Late events: key 1 at 4 goes between 3 and 5 (neighbours re-linked); an identical
@@ -34,7 +39,12 @@ def test_history_out_of_order_and_deletes(spark, make_writer):
     m2 = w.write_batch(
         changes(
             spark,
-            [(1, "ann", "poa", 4, "U"), (1, "ann", "rj", 8, "U"), (2, "bob", "bh", 6, "U"), (3, "cy", "x", 6, "U")],
+            [
+                (1, "ann", "poa", 4, "U"),
+                (1, "ann", "rj", 8, "U"),
+                (2, "bob", "bh", 6, "U"),
+                (3, "cy", "x", 6, "U"),
+            ],
         ),
         2,
     )

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import read_rows
 
-from localdlt.cdc import SnapshotCdcSpec, SnapshotOrderError, apply_snapshot, iterate_snapshots, last_snapshot_version
+from localdlt.cdc import (
+    SnapshotCdcSpec,
+    SnapshotOrderError,
+    apply_snapshot,
+    iterate_snapshots,
+    last_snapshot_version,
+)
 
 SNAPSHOTS = {
     1: [(1, "a", "x"), (2, "b", "y")],
@@ -23,7 +29,9 @@ def _source(spark, calls: list):
         version = 1 if latest is None else latest + 1
         if version not in SNAPSHOTS:
             return None
-        return spark.createDataFrame(SNAPSHOTS[version], "id INT, name STRING, city STRING").coalesce(1), version
+        return spark.createDataFrame(SNAPSHOTS[version], "id INT, name STRING, city STRING").coalesce(
+            1
+        ), version
 
     return snapshot_and_version
 
@@ -48,7 +56,9 @@ def test_snapshot_scd1_three_snapshots(spark, tmp_path: Path):
         [(1, "a2", "x"), (2, "b", "y"), (3, "c", "z2")],
     ]
     # Already applied: skipped, nothing changes; the next run asks for what follows 3.
-    again = apply_snapshot(spark, spec, table, state, spark.createDataFrame(SNAPSHOTS[2], "id INT, name STRING, city STRING"), 2)
+    again = apply_snapshot(
+        spark, spec, table, state, spark.createDataFrame(SNAPSHOTS[2], "id INT, name STRING, city STRING"), 2
+    )
     assert again.skipped is True
     assert read_rows(spark, table) == seen[-1]
     assert _run(spark, spec, table, state, []) == [3]

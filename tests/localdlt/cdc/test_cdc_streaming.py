@@ -16,7 +16,9 @@ ORDER = ("id", "__START_AT")
 
 def _run(spark, source: str, checkpoint: str, handler) -> None:
     query = (
-        spark.readStream.format("delta").option("maxFilesPerTrigger", 1).load(source)
+        spark.readStream.format("delta")
+        .option("maxFilesPerTrigger", 1)
+        .load(source)
         .writeStream.foreachBatch(handler)
         .option("checkpointLocation", checkpoint)
         .trigger(availableNow=True)
@@ -31,12 +33,22 @@ def _append(spark, source: str, rows) -> None:
 
 def test_foreach_batch_restart_in_the_middle(spark, tmp_path: Path):
     source, checkpoint = str(tmp_path / "changes"), str(tmp_path / "checkpoint")
-    spec = CdcSpec(target="hist", source="changes", keys=("id",), sequence_by="ts", apply_as_deletes="op = 'D'",
-                   except_column_list=("op", "ts"), stored_as_scd_type=2)
+    spec = CdcSpec(
+        target="hist",
+        source="changes",
+        keys=("id",),
+        sequence_by="ts",
+        apply_as_deletes="op = 'D'",
+        except_column_list=("op", "ts"),
+        stored_as_scd_type=2,
+    )
     writer = CdcWriter(spark, spec, str(tmp_path / "hist"), str(tmp_path / "state"), app_id="query-1")
     _append(spark, source, [(1, "ann", "rio", 1, "U"), (2, "bob", "sp", 1, "U")])
     _run(spark, source, checkpoint, lambda df, batch_id: writer.write_batch(df, batch_id))
-    assert read_rows(spark, writer.table_path, ORDER) == [(1, "ann", "rio", 1, None), (2, "bob", "sp", 1, None)]
+    assert read_rows(spark, writer.table_path, ORDER) == [
+        (1, "ann", "rio", 1, None),
+        (2, "bob", "sp", 1, None),
+    ]
 
     # Second update: two files (two micro-batches); the second one crashes after the CDC write,
     # before the checkpoint commits it, so the restarted query replays it.
