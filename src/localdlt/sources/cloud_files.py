@@ -37,6 +37,8 @@ from localdlt.sources.schema_inference import corrupt_column_name, resolve_schem
 
 log = logging.getLogger(__name__)
 
+STATE_SUBDIR = "cloud_files_state"
+
 
 def read_cloud_files(
     spark: SparkSession,
@@ -69,7 +71,9 @@ def read_cloud_files(
     nothing to infer one from.
     """
     opts = parse_options(options)
-    state = FlowFileState(Path(state_dir))
+    # A subfolder: the runtime may hand out a folder that Spark also writes into (its source log
+    # under the checkpoint), whose numbered files must not mix with ours.
+    state = FlowFileState(Path(state_dir) / STATE_SUBDIR)
     root = local_path(path)
     listing: list[FileEntry] | None = None
     if root is not None:
