@@ -11,8 +11,10 @@ a live terminal view, and — when bounded with ``--duration`` — a closing rec
 * With ``--duration S`` the simulator sends exactly ``rate × S`` messages; the demo then waits for
   the pipeline to catch up, stops it, and reconciles the simulator's ground truth with Bronze,
   Silver, quarantine and ``silver_orders`` (exit code 1 when anything does not match).
+* The API and dashboard (``orders-lakehouse serve --dev`` over the demo's storage) run in a
+  subprocess while the demo runs; the live view shows the URL.
 * Ctrl-C (or SIGTERM) stops the simulator (last file landed / deliveries confirmed), the
-  pipeline's streams and the broker, in that order.
+  pipeline's streams, the dashboard and the broker, in that order.
 
 Until the orders pipeline exists in ``pipelines/orders``, the demo runs the simulator alone and
 says so.
@@ -22,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -73,6 +77,8 @@ class DemoOptions:
     time_scale: float = 3600.0
     kafka_port: int | None = None
     live: bool = True
+    serve: bool = True  # start the API + dashboard when the serving package is there
+    serve_port: int = 8000
 
 
 @dataclass
@@ -115,6 +121,40 @@ def _fresh(output: Path) -> dict[str, Path]:
     paths["truth"].unlink(missing_ok=True)
     output.mkdir(parents=True, exist_ok=True)
     return paths
+
+
+def serving_available() -> bool:
+    """True when ``orders-lakehouse serve`` exists (the serving package has landed)."""
+    return importlib.util.find_spec("orders_lakehouse.serving.cli") is not None
+
+
+def _start_dashboard(storage: Path, port: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``orders-lakehouse serve --dev`` over the demo's storage, in its own process group.
+
+    Its own session: Ctrl-C reaches the demo only, and the demo stops it in order (like the broker).
+    """
+    if kafka_broker.is_listening(port):
+        port = kafka_broker.free_port()
+    with log_path.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "orders_lakehouse.cli", "serve", "--storage", str(storage), "--dev", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, f"http://127.0.0.1:{port}/"
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _create_topic(bootstrap: str, topic: str, partitions: int = 2) -> None:
@@ -180,6 +220,7 @@ def run_demo(
     pipeline_ready = threading.Event()  # set when the first flow is RUNNING: then the simulator starts
     limit = math.ceil(options.rate * options.duration) if options.duration is not None else None
     broker: kafka_broker.BrokerConfig | None = None
+    dashboard: subprocess.Popen | None = None
     configuration = {"orders.source": options.source, "pipelines.trigger.interval": "1 second"}
     errors: list[BaseException] = []
     simulator: Simulator | None = None
@@ -267,6 +308,9 @@ def run_demo(
             if live is not None:
                 live.update(render(state))
 
+        if with_pipeline and options.serve and serving_available():
+            dashboard, state.dashboard = _start_dashboard(paths["storage"], options.serve_port, options.output / "serve.log")
+            log.info("dashboard on %s (log: %s)", state.dashboard, options.output / "serve.log")
         os.environ.setdefault(DEMO_SALT_ENV, "demo-only-salt")  # the pipeline hashes e-mails with it
         live_view = Live(render(state), console=console, refresh_per_second=2, transient=False) if options.live and console.is_terminal else None
         with _stop_on_signals(sim_stop, pipeline_stop, enabled=handle_signals), (live_view or contextlib.nullcontext()):
@@ -283,6 +327,8 @@ def run_demo(
             view_thread.join()
         state.phase = "done"
     finally:
+        if dashboard is not None:
+            _stop_process(dashboard)
         if broker is not None:
             kafka_broker.stop(broker)
         if simulator is not None:
@@ -384,10 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("demo-output"), help="working folder (emptied first)")
     parser.add_argument("--kafka-port", type=int, help="broker port for --source kafka (default: a free one)")
     parser.add_argument("--no-live", action="store_true", help="log lines instead of the live view")
+    parser.add_argument("--no-serve", action="store_true", help="do not start the API / dashboard")
+    parser.add_argument("--port", type=int, default=8000, help="dashboard port (default 8000, a free one if taken)")
     args = parser.parse_args(argv)
     options = DemoOptions(
         source=args.source, duration=args.duration, rate=args.rate, output=args.output, seed=args.seed,
-        bad_rate=args.bad_rate, kafka_port=args.kafka_port, live=not args.no_live,
+        bad_rate=args.bad_rate, kafka_port=args.kafka_port, live=not args.no_live, serve=not args.no_serve, serve_port=args.port,
     )
     console = Console()
     options.output.mkdir(parents=True, exist_ok=True)
@@ -409,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     console.print(summary(outcome, options))
     console.print(f"ground truth: {options.output / 'ground-truth.json'}   log: {options.output / 'demo.log'}")
+    if outcome.update is not None and serving_available():
+        console.print(f"dashboard over these tables: orders-lakehouse serve --storage {options.output / 'storage'} --dev")
     return 0 if outcome.ok else 1
 
 
