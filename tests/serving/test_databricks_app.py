@@ -86,3 +86,26 @@ def test_serving_folder_runs_standalone(gold_storage: Path, tmp_path: Path) -> N
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_app_yaml_points_at_the_prod_target_and_the_bundle_event_log() -> None:
+    env = {item["name"]: item.get("value") for item in yaml.safe_load((SERVING / "app.yaml").read_text())["env"]}
+    prod = yaml.safe_load((REPO / "databricks.yml").read_text())["targets"]["prod"]["variables"]
+    assert (env["ORDERS_API_DATABRICKS_CATALOG"], env["ORDERS_API_DATABRICKS_SCHEMA"]) == (
+        prod["catalog"],
+        prod["schema"],
+    )
+    pipeline = yaml.safe_load((REPO / "resources" / "orders.pipeline.yml").read_text())
+    [spec] = pipeline["resources"]["pipelines"].values()
+    settings = Settings(
+        backend="databricks",
+        databricks_warehouse_id="wh",
+        databricks_catalog=prod["catalog"],
+        databricks_schema=prod["schema"],
+    )
+    assert settings.event_log_table == f"{prod['catalog']}.{prod['schema']}.{spec['event_log']['name']}"
+    explicit = settings.model_copy(update={"databricks_event_log_table": "ops.logs.orders"})
+    assert explicit.event_log_table == "ops.logs.orders"

@@ -15,6 +15,7 @@ from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_TOKEN_LENGTH = 16
+DEFAULT_EVENT_LOG_NAME = "orders_event_log"  # event_log.name of resources/orders.pipeline.yml
 
 
 class SettingsError(ValueError):
@@ -49,7 +50,9 @@ class Settings(BaseSettings):
     databricks_catalog: str | None = None
     databricks_schema: str | None = None
     databricks_event_log_table: str | None = Field(
-        None, description="event log table of the pipeline (event_log: in the pipeline spec)"
+        None,
+        description="event log table of the pipeline (event_log: in the pipeline spec); "
+        "default <catalog>.<schema>.orders_event_log, as the bundle's pipeline resource publishes it",
     )
     databricks_wait_timeout: str = Field("30s", pattern=r"^(0|[5-9]|[1-4][0-9]|50)s$")
 
@@ -117,6 +120,15 @@ class Settings(BaseSettings):
                     "alerts_sink='azure_monitor' needs azure_monitor_token or "
                     "azure_tenant_id + azure_client_id + azure_client_secret"
                 )
+
+    @property
+    def event_log_table(self) -> str | None:
+        """The event log table: explicit, or ``<catalog>.<schema>.orders_event_log`` (the bundle's name)."""
+        if self.databricks_event_log_table:
+            return self.databricks_event_log_table
+        if self.databricks_catalog and self.databricks_schema:
+            return f"{self.databricks_catalog}.{self.databricks_schema}.{DEFAULT_EVENT_LOG_NAME}"
+        return None
 
     @property
     def delivery_state_path(self) -> Path:

@@ -24,6 +24,6 @@ def build_backend(settings: Settings) -> Backend:
         warehouse_id=settings.databricks_warehouse_id,
         catalog=settings.databricks_catalog,
         schema=settings.databricks_schema,
-        event_log_table=settings.databricks_event_log_table,
+        event_log_table=settings.event_log_table,
         wait_timeout=settings.databricks_wait_timeout,
     )
