@@ -92,7 +92,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_app_yaml_points_at_the_prod_target_and_the_bundle_event_log() -> None:
-    env = {item["name"]: item.get("value") for item in yaml.safe_load((SERVING / "app.yaml").read_text())["env"]}
+    app_spec = yaml.safe_load((SERVING / "app.yaml").read_text())
+    env = {item["name"]: item.get("value") for item in app_spec["env"]}
     prod = yaml.safe_load((REPO / "databricks.yml").read_text())["targets"]["prod"]["variables"]
     assert (env["ORDERS_API_DATABRICKS_CATALOG"], env["ORDERS_API_DATABRICKS_SCHEMA"]) == (
         prod["catalog"],
