@@ -105,7 +105,7 @@ def load_pipeline(
     added = [str(p) for p in extra_sys_path if str(p) not in sys.path]
     sys.path[:0] = added
     try:
-        with pipeline_modules(), registration_context(registry):
+        with pipeline_modules(), registration_context(registry), _active_session_is(globals_.get("spark")):
             for file in files:
                 _exec_file(file, globals_)
     finally:
@@ -114,6 +114,26 @@ def load_pipeline(
                 sys.path.remove(entry)
     log.info("loaded %d pipeline file(s): %d datasets, %d flows", len(files), len(registry.datasets), len(registry.flows))
     return registry
+
+
+@contextmanager
+def _active_session_is(proxy: Any) -> Iterator[None]:
+    """While files load, ``SparkSession.active()`` / ``getActiveSession()`` return the ``spark``
+    proxy, so files written for open-source pipelines (``spark = SparkSession.active()``) get the
+    same dataset resolution as files using Databricks' ``spark`` global."""
+    if proxy is None:
+        yield
+        return
+    from pyspark.sql import SparkSession
+
+    saved = {name: SparkSession.__dict__[name] for name in ("active", "getActiveSession")}
+    SparkSession.active = classmethod(lambda cls: proxy)  # type: ignore[method-assign,assignment]
+    SparkSession.getActiveSession = classmethod(lambda cls: proxy)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(SparkSession, name, original)
 
 
 def _exec_file(file: Path, globals_: Mapping[str, Any]) -> None:
