@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
@@ -336,3 +337,24 @@ def test_bad_ddl_schema_names_the_argument(spark: SparkSession, landing: Path, t
             spark, str(landing), {"cloudFiles.format": "json"}, "id INTEGR,", state_dir=tmp_path / "s"
         )
     assert str(caught.value) == "[CLOUD_FILES_SCHEMA_ERROR] schema is not a valid DDL schema: 'id INTEGR,'"
+
+
+def test_dropmalformed_and_failfast_act_on_broken_records_only(
+    spark: SparkSession, landing: Path, tmp_path: Path, drain, land_file
+) -> None:
+    land_file(landing, "a.json", '{"id": 1}\n{"id": "x"}\n{broken\n')
+
+    def read(mode: str, state: str):
+        options = {"cloudFiles.format": "json", "rescuedDataColumn": "_rescued_data", "mode": mode}
+        return read_cloud_files(spark, str(landing), options, "id INT", state_dir=tmp_path / state)
+
+    path = _uri(landing / "a.json")
+    # DROPMALFORMED drops the broken record; the type mismatch is rescued, not dropped (as on Databricks).
+    assert _sorted(drain(read("DROPMALFORMED", "s1"), tmp_path / "cp1").rows) == _sorted(
+        [(1, None), (None, f'{{"id":"x","_file_path":"{path}"}}')]
+    )
+    with pytest.raises(StreamingQueryException) as caught:
+        drain(read("FAILFAST", "s2"), tmp_path / "cp2")
+    assert f"[MALFORMED_RECORD_IN_PARSING] a record in {path} is not a JSON object (mode FAILFAST)" in str(
+        caught.value
+    )
