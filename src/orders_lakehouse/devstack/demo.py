@@ -290,7 +290,11 @@ def run_demo(
                     live.update(render(state))
                 elif time.monotonic() - last_line > 10:
                     last_line = time.monotonic()
-                    log.info("%s: sent %d, tables %s", state.phase, state.sent, {k: v for k, v in state.counts.items() if v is not None})
+                    shown = ("bronze_order_events", "silver_order_events", "silver_order_events_quarantine", "silver_orders", "fact_orders")
+                    log.info(
+                        "%s: sent %d | %s | alerts %d", state.phase, state.sent,
+                        ", ".join(f"{name} {state.counts.get(name, '-')}" for name in shown), len(state.alerts),
+                    )
                 if sim_done.is_set():
                     if not with_pipeline or sim_stop.is_set():
                         pipeline_stop.set()
@@ -390,6 +394,10 @@ def _run_pipeline(spark: Any, paths: dict[str, Path], configuration: dict[str, s
 
 
 def _shown(value: Any) -> str:
+    """A cell of the summary: long lists and mappings as their size (the check still compares them whole)."""
+    if isinstance(value, dict):
+        return f"{len(value)} entries, {sum(v for v in value.values() if isinstance(v, int))} rows" if all(
+            isinstance(v, int) for v in value.values()) else f"{len(value)} entries"
     if isinstance(value, list):
         return f"{len(value)} items" if len(value) > 3 else json.dumps(value)
     return "missing" if value is None else str(value)
