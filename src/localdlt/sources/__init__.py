@@ -10,7 +10,7 @@
 See ``docs/localdlt-sources.md`` for every option and every known difference from Databricks.
 """
 
-from localdlt.sources.cloud_files import read_cloud_files
+from localdlt.sources.cloud_files import check_changed_files, read_cloud_files
 from localdlt.sources.errors import CloudFilesError, CloudFilesOptionError, CloudFilesSchemaError
 from localdlt.sources.kafka import rewrite_kafka_options
 
@@ -18,6 +18,7 @@ __all__ = [
     "CloudFilesError",
     "CloudFilesOptionError",
     "CloudFilesSchemaError",
+    "check_changed_files",
     "read_cloud_files",
     "rewrite_kafka_options",
 ]

@@ -21,6 +21,7 @@ Differences from Databricks are listed in ``docs/localdlt-sources.md``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,19 +92,8 @@ def read_cloud_files(
         return paths, spark_file_paths(spark, paths)
 
     first = state.first_start(opts.include_existing_files, existing)
-    skipped = set(first["existing_files"])
     if listing is not None:
-        for changed in state.changed_files(listing, skipped, report=on_changed_file is not None):
-            # Databricks skips such a file silently (cloudFiles.allowOverwrites=false); say it.
-            log.warning(
-                "file changed after it was ingested; its new content is NOT ingested "
-                "(Auto Loader ignores it too unless cloudFiles.allowOverwrites=true): %s",
-                changed,
-            )
-            if on_changed_file is not None:
-                on_changed_file(changed)
-            # Without a callback the change is logged but stays unreported, so a later start
-            # that has one (the runtime's execution, after its planning pass) still gets it.
+        _report_changes(state, listing, set(first["existing_files"]), on_changed_file)
 
     read_schema, inferred = resolve_schema(spark, opts, schema, root=path, listing=listing, state=state)
     rescued_column = opts.rescued_data_column or (DEFAULT_RESCUED_COLUMN if inferred else None)
@@ -116,6 +106,68 @@ def read_cloud_files(
         rescued_column or "off",
     )
     return frame
+
+
+def check_changed_files(
+    path: str,
+    options: dict[str, str],
+    *,
+    state_dir: Path,
+    on_changed_file: Callable[[str], None],
+) -> list[str]:
+    """Look for ingested files that changed since they were seen, without opening a stream.
+
+    :func:`read_cloud_files` does this when a flow's source is opened (each update, each restart).
+    A long continuous run can also call this between micro-batches, with the same ``path``,
+    ``options`` and ``state_dir``, so that a change is reported during the run. It is cheap (one
+    listing of the landing folder, no Spark job) and reports each change once across both entry
+    points. Returns the changed paths, which were also passed to ``on_changed_file``.
+
+    >>> check_changed_files("/landing", {"cloudFiles.format": "json"}, state_dir=Path("/state"),
+    ...                     on_changed_file=print)  # doctest: +SKIP
+    []
+    """
+    opts = parse_options(options)
+    root = local_path(path)
+    state = FlowFileState(Path(state_dir) / STATE_SUBDIR)
+    first = state.load("first_start.json")
+    if root is None or first is None:  # remote storage, or the source was never opened
+        return []
+    listing = list_files(root, path_glob_filter=opts.reader_option("pathGlobFilter"))
+    return _report_changes(state, listing, set(first["existing_files"]), on_changed_file)
+
+
+def _report_changes(
+    state: FlowFileState,
+    listing: list[FileEntry],
+    skipped: set[str],
+    on_changed_file: Callable[[str], None] | None,
+) -> list[str]:
+    # One flow's state is read and rewritten as a whole: a check between batches (another
+    # thread) and an opening of the source must not interleave.
+    with _state_lock(state.state_dir):
+        changed = state.changed_files(listing, skipped, report=on_changed_file is not None)
+    for path in changed:
+        # Databricks skips such a file silently (cloudFiles.allowOverwrites=false); say it.
+        log.warning(
+            "file changed after it was ingested; its new content is NOT ingested "
+            "(Auto Loader ignores it too unless cloudFiles.allowOverwrites=true): %s",
+            path,
+        )
+        if on_changed_file is not None:
+            on_changed_file(path)
+        # Without a callback the change is logged but stays unreported, so a later caller that
+        # has one (the runtime's execution, after its planning pass) still gets it.
+    return changed
+
+
+_STATE_LOCKS: dict[Path, threading.Lock] = {}
+_STATE_LOCKS_GUARD = threading.Lock()
+
+
+def _state_lock(state_dir: Path) -> threading.Lock:
+    with _STATE_LOCKS_GUARD:
+        return _STATE_LOCKS.setdefault(state_dir.resolve(), threading.Lock())
 
 
 def _stream_reader(spark: SparkSession, fmt: str, opts: CloudFilesOptions) -> DataStreamReader:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from localdlt.sources.cloud_files import check_changed_files, read_cloud_files
 from localdlt.sources.file_state import FileEntry, FlowFileState, list_files, local_path, spark_file_paths
 
 
@@ -65,3 +66,28 @@ def test_changed_files_reported_once_per_change(tmp_path: Path) -> None:
         "reported_changes.json",
         "seen_files.json",
     ]
+
+
+def test_check_changed_files_between_batches_shares_the_bookkeeping(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    landing, state = tmp_path / "landing", tmp_path / "state"
+    landing.mkdir()
+    target = landing / "a.json"
+    target.write_text('{"id": 1}\n')
+    os.utime(target, (1_700_000_000, 1_700_000_000))
+    options = {"cloudFiles.format": "json"}
+    changed: list[str] = []
+    # Never opened: nothing is known yet, nothing to report.
+    assert check_changed_files(str(landing), options, state_dir=state, on_changed_file=changed.append) == []
+
+    read_cloud_files(spark, str(landing), options, "id INT", state_dir=state, on_changed_file=changed.append)
+    target.write_text('{"id": 1}\n{"id": 2}\n')
+    # A continuous run checks between micro-batches: reported now ...
+    assert check_changed_files(str(landing), options, state_dir=state, on_changed_file=changed.append) == [
+        str(target)
+    ]
+    assert check_changed_files(str(landing), options, state_dir=state, on_changed_file=changed.append) == []
+    # ... and not again when the source is next opened.
+    read_cloud_files(spark, str(landing), options, "id INT", state_dir=state, on_changed_file=changed.append)
+    assert changed == [str(target)]
