@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from orders_lakehouse.simulator import bad, brazil, lifecycle
-from orders_lakehouse.simulator.engine import BAD, DUPLICATE, VALID, Message, Simulator, SimulatorConfig
+from orders_lakehouse.simulator.engine import BAD, DUPLICATE, VALID, SimulatorConfig
 
 
 def parse_time(text: str) -> datetime:

@@ -175,7 +175,11 @@ class KafkaProducer:
         before_sleep=lambda state: state.args[0]._producer.poll(0.1),  # serve callbacks: frees queue space
     )
     def _produce(self, key: str | None, value: bytes) -> None:
-        self._producer.produce(self.target.topic, value=value, key=key, on_delivery=self._on_delivery)
+        try:
+            self._producer.produce(self.target.topic, value=value, key=key, on_delivery=self._on_delivery)
+        except KafkaException as error:  # refused by the client itself, e.g. above message.max.bytes
+            reason = error.args[0].str() if error.args and isinstance(error.args[0], KafkaError) else str(error)
+            raise DeliveryError(f"message of {len(value)} bytes (key {key}) refused: {reason}") from None
 
     def send(self, key: str | None, value: bytes) -> None:
         """Queue one message (key = order id); delivery reports are served as we go."""
