@@ -39,6 +39,7 @@ dp.create_auto_cdc_from_snapshot_flow(target="from_snapshots", source=next_snaps
 '''
 
 
+@pytest.mark.slow  # the CDC engine's MERGEs: several Spark jobs per batch
 def test_cdc_flows_scd1_scd2_and_snapshots(spark, tmp_path: Path, write_pipeline, landing, rows) -> None:
     # Out of order on purpose: a late older update of key 1, key 2 deleted (then a late update of it).
     folder = landing("in", "1.json", [
