@@ -113,3 +113,13 @@ def test_eventhubs_without_connection_string_names_the_variable() -> None:
     with pytest.raises(ValueError) as error:
         eventhubs_target("my-ns", "orders", {})
     assert str(error.value) == "set EVENTHUBS_CONNECTION_STRING to the Event Hubs connection string (Endpoint=sb://...)"
+
+
+@pytest.mark.kafka
+def test_a_message_the_client_refuses_is_a_delivery_error(kafka: str) -> None:
+    from orders_lakehouse.producers.kafka import DeliveryError
+
+    with pytest.raises(DeliveryError) as error:
+        with KafkaProducer(local_target(kafka, "orders-too-big")) as producer:
+            producer.send("ORD-1", b"x" * 2_000_000)
+    assert str(error.value) == "message of 2000000 bytes (key ORD-1) refused: Unable to produce message: Broker: Message size too large"
