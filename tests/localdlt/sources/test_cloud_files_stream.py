@@ -130,13 +130,12 @@ def test_exactly_once_into_delta_across_restarts(
 
     land_file(landing, "a.json", '{"id": 1}\n{"id": 2}\n', mtime=1_700_000_000)
     update()
-    land_file(landing, "b.json", '{"id": 3}\n', mtime=1_700_000_100)
-    update()
-    # A crash after the Delta commit but before the stream's own commit: the batch is replayed
-    # on restart and the Delta sink skips it (idempotent per batch id).
+    # A crash after the Delta commit but before the stream's own commit: on restart the batch is
+    # replayed and the Delta sink skips it (idempotent per batch id); the new file comes next.
     last = max(int(p.name) for p in (checkpoint / "commits").iterdir() if p.name.isdigit())
     for name in (str(last), f".{last}.crc"):
         (checkpoint / "commits" / name).unlink(missing_ok=True)
+    land_file(landing, "b.json", '{"id": 3}\n', mtime=1_700_000_100)
     update()
 
     rows = spark.read.format("delta").load(table).collect()
