@@ -58,7 +58,7 @@ class _ExecutionResolver:
         if dataset.kind is DatasetKind.VIEW:
             view_flow = graph.flows_into(name)[0].flow
             assert view_flow.query_function is not None
-            return apply_as_filter(view_flow.query_function(), dataset.expectations)
+            return apply_as_filter(view_flow.query_function(), dataset.expectations, flow=name)
         reader = spark.readStream if streaming else spark.read
         return reader.format("delta").options(**(options or {})).load(str(self._executor.layout.table(name)))
 

@@ -122,7 +122,17 @@ def observed_quality(values: dict[str, Any], expectations: Sequence[Expectation]
     return BatchQuality(total, total - dropped, dropped, metrics)
 
 
-def apply_as_filter(df: DataFrame, expectations: Sequence[Expectation]) -> DataFrame:
-    """Drop rules as a plain filter (views: inlined in their readers, no metrics of their own)."""
-    drops = [rule for rule in expectations if rule.action is not ExpectationAction.WARN]
+def apply_as_filter(df: DataFrame, expectations: Sequence[Expectation], *, flow: str) -> DataFrame:
+    """A view's rules where it is read (no metrics of their own): drop rules filter; fail rules
+    raise Databricks' message from the query (not atomic: the reader's batch fails)."""
+    drops = [rule for rule in expectations if rule.action is ExpectationAction.DROP]
+    fails = [rule for rule in expectations if rule.action is ExpectationAction.FAIL]
+    if fails:
+        violated = F.concat_ws(", ", *[F.when(~_met(rule), F.lit(rule.name)) for rule in fails])
+        message = F.concat(
+            F.lit(f"[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow '{flow}' failed to meet the expectation. "
+                  "Violated expectations: '"), violated, F.lit("'. Input data: '"),
+            F.to_json(F.struct(*[F.col(f"`{name}`") for name in df.columns])), F.lit("'"),
+        )
+        df = df.filter(F.when(_all_met(fails), F.lit(True)).otherwise(F.raise_error(message)))
     return df.filter(_all_met(drops)) if drops else df

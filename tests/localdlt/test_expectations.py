@@ -142,3 +142,37 @@ def test_fail_is_atomic_skips_downstream_and_lets_independent_flows_finish(
     again = run_update([write_pipeline({"p.py": FAIL_PIPELINE})], storage, spark=spark,
                        configuration={"test.landing": str(folder), "test.other": str(other)})
     assert again.flows["silver"].status == "FAILED" and rows(storage / "tables" / "silver", "id") == []
+
+
+VIEW_PIPELINE = '''
+import dlt
+
+@dlt.view
+@dlt.expect_or_drop("positive", "n > 0")
+def v():
+    return spark.createDataFrame([(1,), (-1,), (None,)], "n INT")
+
+@dlt.table
+def kept():
+    return dlt.read("v")
+
+@dlt.view
+@dlt.expect_or_fail("small", "n < 10")
+def w():
+    return spark.createDataFrame([(1,), (20,)], "n INT")
+
+@dlt.table
+def broken():
+    return dlt.read("w")
+'''
+
+
+def test_view_expectations_apply_where_the_view_is_read(spark, tmp_path: Path, write_pipeline, rows) -> None:
+    storage = tmp_path / "storage"
+    result = run_update([write_pipeline({"p.py": VIEW_PIPELINE})], storage, spark=spark)
+    assert result.status == "FAILED"
+    assert (result.flows["kept"].status, result.flows["broken"].status) == ("COMPLETED", "FAILED")
+    assert rows(storage / "tables" / "kept", "n") == [(1,)]
+    assert ("[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 'w' failed to meet the expectation. "
+            "Violated expectations: 'small'. Input data: '{\"n\":20}'") in (result.flows["broken"].error or "")
+    assert rows(storage / "tables" / "broken", "n") == []
