@@ -317,6 +317,11 @@ def run_demo(
             log.info("dashboard on %s (log: %s)", state.dashboard, options.output / "serve.log")
         os.environ.setdefault(DEMO_SALT_ENV, "demo-only-salt")  # the pipeline hashes e-mails with it
         live_view = Live(render(state), console=console, refresh_per_second=2, transient=False) if options.live and console.is_terminal else None
+        if with_pipeline:
+            # Before our signal handlers: creating a SparkContext installs PySpark's own SIGINT
+            # handler (cancelAllJobs + KeyboardInterrupt, re-entering py4j mid-call); ours must win.
+            state.phase = "starting Spark"
+            session = _session(spark)
         with _stop_on_signals(sim_stop, pipeline_stop, enabled=handle_signals), (live_view or contextlib.nullcontext()):
             state.phase = "starting the pipeline" if with_pipeline else "running"
             sim_thread = threading.Thread(target=simulate, name="simulator", daemon=True)
@@ -324,7 +329,7 @@ def run_demo(
             sim_thread.start()
             view_thread.start()
             if with_pipeline:
-                outcome.update = _run_pipeline(spark, paths, configuration, on_flow, pipeline_stop)
+                outcome.update = _run_pipeline(session, paths, configuration, on_flow, pipeline_stop)
                 sim_stop.set()  # the pipeline ended (stopped or failed): the simulator ends too
             sim_thread.join()
             pipeline_stop.set()
