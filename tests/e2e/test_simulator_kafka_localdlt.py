@@ -50,21 +50,16 @@ def test_simulator_to_kafka_to_localdlt_reconciles_exactly(spark: SparkSession, 
 
     from localdlt.runner import run_update
 
-    # Silver's rule set makes a large expression tree; Catalyst's constraint propagation on it ran
-    # the 1 GB driver out of heap (OutOfMemoryError in UnaryNode.getAllValidConstraints). Switched
-    # off for this run only, and put back for the other tests sharing the session.
-    previous = spark.conf.get("spark.sql.constraintPropagation.enabled")
-    spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
-    try:
-        result = run_update(
-            [PIPELINE_DIR],
-            tmp_path / "storage",
-            spark=spark,
-            configuration={"orders.source": "kafka", "orders.kafka.bootstrap_servers": kafka, "orders.kafka.topic": topic},
-            root_path=REPO_ROOT,
-        )
-    finally:
-        spark.conf.set("spark.sql.constraintPropagation.enabled", previous)
+    # The session factory switches Catalyst's constraint propagation off: on Silver's rule set it
+    # ran the 1 GB driver out of heap (OutOfMemoryError in getAllValidConstraints).
+    assert spark.conf.get("spark.sql.constraintPropagation.enabled") == "false"
+    result = run_update(
+        [PIPELINE_DIR],
+        tmp_path / "storage",
+        spark=spark,
+        configuration={"orders.source": "kafka", "orders.kafka.bootstrap_servers": kafka, "orders.kafka.topic": topic},
+        root_path=REPO_ROOT,
+    )
     assert [(f.name, f.error) for f in result.failed_flows()] == []
     assert result.ok
 

@@ -371,9 +371,6 @@ def _session(spark: Any) -> Any:
             SessionSettings(
                 app_name="orders-lakehouse-demo",
                 shuffle_partitions=2,
-                # Silver's many rules make a large expression tree; Catalyst's constraint propagation
-                # over it exhausted the driver heap (OutOfMemoryError in getAllValidConstraints).
-                extra_conf={"spark.sql.constraintPropagation.enabled": "false"},
             )
         )
     return _SESSION

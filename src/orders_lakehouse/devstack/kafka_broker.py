@@ -172,8 +172,12 @@ def start(config: BrokerConfig, *, timeout: float = 60.0) -> str:
     raise BrokerError(f"broker did not accept connections within {timeout:.0f}s: see {config.log_file}")
 
 
-def stop(config: BrokerConfig, *, timeout: float = 20.0) -> bool:
-    """Stop the broker started from ``config.state_dir``; True when one was running."""
+def stop(config: BrokerConfig, *, timeout: float = 8.0) -> bool:
+    """Stop the broker started from ``config.state_dir``; True when one was running.
+
+    SIGTERM first (a clean shutdown flushes the log); a single-node KRaft broker sometimes waits
+    for a controller that is itself shutting down, so after ``timeout`` seconds it is killed —
+    a local dev/test broker's data is disposable (``start`` formats fresh storage)."""
     pid = _read_pid(config)
     if pid is None:
         config.pid_file.unlink(missing_ok=True)
