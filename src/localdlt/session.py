@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,9 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(partitions),
         "spark.sql.session.timeZone": "UTC",
+        # Python workers run the driver's interpreter (the project's .venv, where UDFs' imports
+        # live) unless PYSPARK_PYTHON says otherwise (a cluster whose nodes keep Python elsewhere).
+        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
         # Streaming queries stop quickly and do not linger between tests or at Ctrl-C.
         "spark.sql.streaming.stopTimeout": "30s",
         "spark.ui.enabled": "false" if settings.testing else "true",

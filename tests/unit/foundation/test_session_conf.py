@@ -26,3 +26,12 @@ def test_extra_conf_wins(tmp_path: Path) -> None:
 def test_missing_jars_says_run_setup(tmp_path: Path) -> None:
     with pytest.raises(MissingJarsError, match=r"no Spark jars in .*empty: run `make setup`"):
         find_jars_dir(tmp_path / "empty")
+
+
+def test_python_workers_use_the_drivers_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
+    assert session_conf(SessionSettings())["spark.pyspark.python"] == sys.executable
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python/bin/python3")
+    assert session_conf(SessionSettings())["spark.pyspark.python"] == "/opt/python/bin/python3"
