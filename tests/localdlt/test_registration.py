@@ -202,3 +202,24 @@ def test_streaming_table_without_flows(tmp_path: Path) -> None:
     with pytest.raises(PipelineDefinitionError) as info:
         _plan("import dlt\ndlt.create_streaming_table('lonely')\n", tmp_path)
     assert info.value.params == {"dataset": "lonely"}
+
+
+def test_dp_accepts_open_source_sparks_format_delta_and_refuses_others() -> None:
+    registry = Registry()
+    with registration_context(registry):
+
+        @dp.table(name="t", format="delta")
+        def t():
+            raise NotImplementedError
+
+        @dp.materialized_view(format="DELTA")
+        def mv():
+            raise NotImplementedError
+
+        dp.create_streaming_table("st", format="delta")
+        with pytest.raises(InvalidArgumentError) as error:
+            dp.table(name="p", format="parquet")
+
+    assert list(registry.datasets) == ["t", "mv", "st"]
+    assert registry.datasets["mv"].kind is DatasetKind.MATERIALIZED_VIEW
+    assert str(error.value).startswith("[INVALID_ARGUMENT] argument 'format' must be 'delta' (localdlt writes Delta tables), got 'parquet'")
