@@ -18,6 +18,7 @@ RULES = silver_event_rules(SETTINGS.future_tolerance_seconds)
     name="silver_order_events",
     comment="Valid order events: typed (UTC, decimal(18,2)), lower-case enums, deduplicated on event_id, PII minimised.",
     table_properties={"quality": "silver"},
+    spark_conf=silver.SPARK_CONF,
 )
 @dlt.expect_all_or_drop(RULES)
 def silver_order_events():

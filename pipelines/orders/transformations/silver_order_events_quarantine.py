@@ -15,6 +15,7 @@ RULES = silver_event_rules(SETTINGS.future_tolerance_seconds)
     name="silver_order_events_quarantine",
     comment="Order events that failed at least one Silver rule: failed_rules + raw_payload (restricted: raw PII).",
     table_properties={"quality": "silver"},
+    spark_conf=silver.SPARK_CONF,
 )
 @dlt.expect_or_drop("fails_a_silver_rule", any_fails_sql(RULES))
 def silver_order_events_quarantine():

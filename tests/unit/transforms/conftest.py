@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,6 +54,20 @@ def assert_table(df: DataFrame, update: int, table: str) -> None:
 def read_landing(spark: SparkSession, folder: Path) -> DataFrame:
     """Batch read of a landing folder in the shape of the pipeline's file source."""
     return bronze.from_text_files(spark.read.format("text").load(str(folder)).select("*", "_metadata"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def silver_spark_conf(spark: SparkSession) -> Iterator[None]:
+    """The Silver flows' spark_conf (see ``silver.SPARK_CONF``) while these tests run, then restored."""
+    saved = {key: spark.conf.get(key, None) for key in silver.SPARK_CONF}
+    for key, value in silver.SPARK_CONF.items():
+        spark.conf.set(key, value)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
 
 
 @pytest.fixture(scope="session")
