@@ -3,10 +3,13 @@
 from pyspark import pipelines as dp
 from pyspark.sql import SparkSession, functions as F
 
+# Open-source Spark's style: the session is taken once, while the file loads (localdlt hands
+# out its pipeline-aware session there too).
+spark = SparkSession.active()
+
 
 @dp.table(name="bench_silver", format="delta")
 def bench_silver():
-    spark = SparkSession.active()
     events = spark.readStream.table("bench_bronze")
     return events.where("total >= 0 AND channel IS NOT NULL").select(
         "event_id", "order_id", "channel", "state",
