@@ -77,6 +77,9 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(partitions),
         "spark.sql.session.timeZone": "UTC",
+        # Local mode runs everything in the driver JVM; Spark's default 1 GiB is tight for wide
+        # pipelines (many rules) plus Delta log replay. Applies when the JVM starts.
+        "spark.driver.memory": os.environ.get("LOCALDLT_DRIVER_MEMORY", "2g"),
         # Python workers run the driver's interpreter (the project's .venv, where UDFs' imports
         # live) unless PYSPARK_PYTHON says otherwise (a cluster whose nodes keep Python elsewhere).
         "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
@@ -99,6 +102,10 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
                 "spark.default.parallelism": str(cores),
                 "spark.sql.adaptive.enabled": "false",
                 "spark.rdd.compress": "false",
+                # A test run executes thousands of queries: keep the status store's plan history short.
+                "spark.sql.ui.retainedExecutions": "20",
+                "spark.ui.retainedJobs": "50",
+                "spark.ui.retainedStages": "50",
                 "spark.databricks.delta.properties.defaults.checkpointInterval": "100",
             }
         )
