@@ -8,6 +8,9 @@ Names as in Databricks' ``pyspark.pipelines``: ``table``, ``materialized_view``,
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 from localdlt import api
@@ -54,19 +57,21 @@ def _check_format(format: str | None) -> None:  # noqa: A002 - the API's paramet
         )
 
 
-def table(query_function: Any = None, *, format: str | None = None, **kwargs: Any) -> Any:  # noqa: A002
-    """``dp.table``: as :func:`localdlt.api.table`, plus open-source Spark's ``format`` (Delta only)."""
-    _check_format(format)
-    return api.table(query_function, **kwargs)
+def _with_format(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` plus a keyword-only ``format`` parameter (checked, then dropped); the
+    signature is the original one with ``format=None`` appended, so introspection stays exact."""
+
+    @functools.wraps(function)
+    def with_format(*args: Any, format: str | None = None, **kwargs: Any) -> Any:  # noqa: A002
+        _check_format(format)
+        return function(*args, **kwargs)
+
+    signature = inspect.signature(function)
+    extra = inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None")
+    with_format.__signature__ = signature.replace(parameters=[*signature.parameters.values(), extra])  # type: ignore[attr-defined]
+    return with_format
 
 
-def materialized_view(query_function: Any = None, *, format: str | None = None, **kwargs: Any) -> Any:  # noqa: A002
-    """``dp.materialized_view``: as :func:`localdlt.api.materialized_view`, plus ``format`` (Delta only)."""
-    _check_format(format)
-    return api.materialized_view(query_function, **kwargs)
-
-
-def create_streaming_table(name: str, *, format: str | None = None, **kwargs: Any) -> None:  # noqa: A002
-    """``dp.create_streaming_table``: as :func:`localdlt.api.create_streaming_table`, plus ``format``."""
-    _check_format(format)
-    api.create_streaming_table(name, **kwargs)
+table = _with_format(api.table)
+materialized_view = _with_format(api.materialized_view)
+create_streaming_table = _with_format(api.create_streaming_table)

@@ -38,6 +38,10 @@ def run_storage(spark, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     for name in defined_tables():
         spark.read.format("delta").load(str(storage / "tables" / name)).createOrReplaceTempView(name)
     yield storage
+    # The session is shared by the whole suite: temporary views named like pipeline datasets
+    # would shadow the tables of later pipeline runs.
+    for name in defined_tables():
+        spark.catalog.dropTempView(name)
 
 
 def _local_sql(sql: str) -> str:

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from orders_lakehouse.contract import bad_events
 from orders_lakehouse.transforms.rules import silver_event_rules
 
-from conftest import PipelineRun, assert_tables
+from pipeline_support import PipelineRun, assert_tables
 
 pytestmark = pytest.mark.slow
 

@@ -82,7 +82,7 @@ def payment_failure_alerts(payment_health: DataFrame, threshold: float) -> DataF
     per_window = payment_health.groupBy("window_start", "window_end").agg(
         F.sum("approved").alias("approved"), F.sum("failed").alias("failed")
     )
-    rate = F.col("failed") / (F.col("approved") + F.col("failed"))
+    rate = F.try_divide(F.col("failed"), F.col("approved") + F.col("failed"))  # 0/0 is no rate, not an error
     return _finish(
         per_window.filter(rate > threshold).select(
             "window_start",
@@ -139,7 +139,7 @@ def sla_alerts(fact_orders: DataFrame, sla_hours: int) -> DataFrame:
 def dq_alerts(silver: DataFrame, quarantine: DataFrame, threshold: float) -> DataFrame:
     """One alert when the share of quarantined rows exceeds ``threshold``."""
     counts = silver.agg(F.count("*").alias("good")).crossJoin(quarantine.agg(F.count("*").alias("bad")))
-    rate = F.col("bad") / (F.col("good") + F.col("bad"))
+    rate = F.try_divide(F.col("bad"), F.col("good") + F.col("bad"))  # empty tables: no rate, no alert
     return _finish(
         counts.filter(rate > threshold).select(
             F.lit(None).cast("timestamp").alias("window_start"),

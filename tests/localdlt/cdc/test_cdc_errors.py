@@ -4,7 +4,7 @@ argument (or the flow and the rule); nothing is written by a rejected batch."""
 from __future__ import annotations
 
 import pytest
-from conftest import changes, read_rows
+from cdc_support import changes, read_rows
 
 from localdlt.cdc import (
     CdcNullKeyError,

@@ -5,7 +5,7 @@ MERGE is really skipped by Delta (no new table version)."""
 from __future__ import annotations
 
 import pytest
-from conftest import changes, read_rows
+from cdc_support import changes, read_rows
 from delta.tables import DeltaTable
 
 import localdlt.cdc.writer as writer_module

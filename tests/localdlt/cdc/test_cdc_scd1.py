@@ -3,7 +3,7 @@ NULL-ignoring updates and column selection."""
 
 from __future__ import annotations
 
-from conftest import changes, read_rows
+from cdc_support import changes, read_rows
 
 from localdlt.cdc import TOMBSTONE_GC_THRESHOLD_CONF, CdcBatchMetrics
 

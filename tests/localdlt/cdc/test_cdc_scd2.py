@@ -3,7 +3,7 @@ middle of the history, deletes closing versions, tracked and untracked columns."
 
 from __future__ import annotations
 
-from conftest import changes, read_rows
+from cdc_support import changes, read_rows
 from pyspark.sql.types import LongType, StructField, StructType
 
 from localdlt.cdc import CdcBatchMetrics

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import read_rows
+from cdc_support import read_rows
 
 from localdlt.cdc import (
     SnapshotCdcSpec,

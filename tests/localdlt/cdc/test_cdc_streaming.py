@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CHANGE_SCHEMA, read_rows
+from cdc_support import CHANGE_SCHEMA, read_rows
 
 from localdlt.cdc import CdcSpec, CdcWriter
 

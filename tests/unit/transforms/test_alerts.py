@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame
 from orders_lakehouse.transforms import alerts, kpis, silver, star
 from orders_lakehouse.transforms.rules import silver_event_rules
 
-from conftest import assert_table, expected
+from transforms_support import assert_table, expected
 
 
 def _alerts(silver_u1: DataFrame, staged_u1: DataFrame, thresholds: alerts.AlertThresholds) -> DataFrame:
@@ -36,3 +36,10 @@ def test_alerts_with_default_thresholds(silver_u1: DataFrame, staged_u1: DataFra
 def test_thresholds_come_from_configuration(silver_u1: DataFrame, staged_u1: DataFrame) -> None:
     lenient = alerts.AlertThresholds(payment_failure_rate=0.5, silence_minutes=10_000, sla_hours=100, dq_drop_rate=0.7)
     assert _alerts(silver_u1, staged_u1, lenient).count() == 0
+
+
+def test_empty_silver_and_quarantine_raise_no_alert_and_no_error(silver_u1: DataFrame, staged_u1: DataFrame) -> None:
+    """At the very start of a run both tables are empty: 0 / 0 is no rate (ANSI would raise
+    DIVIDE_BY_ZERO on a plain division), so no data-quality alert."""
+    quarantine = silver.quarantine_events(staged_u1, silver_event_rules())
+    assert alerts.dq_alerts(silver_u1.limit(0), quarantine.limit(0), 0.05).collect() == []

@@ -11,7 +11,7 @@ from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, Struc
 from orders_lakehouse.contract import bad_events
 from orders_lakehouse.contract.spark_schema import ContractError, load_contract, order_event_schema, spark_type
 
-from conftest import FIXTURES
+from transforms_support import FIXTURES
 
 
 def _walk_json(node: dict, path: str = "") -> dict[str, str]:

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from orders_lakehouse.transforms import current_state
 
-from conftest import assert_table
+from transforms_support import assert_table
 
 
 def test_order_changes_carry_only_what_each_event_knows(silver_u1: DataFrame) -> None:

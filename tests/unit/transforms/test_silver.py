@@ -12,7 +12,7 @@ from orders_lakehouse.contract import bad_events
 from orders_lakehouse.transforms import bronze, silver
 from orders_lakehouse.transforms.rules import all_pass, any_fails_sql, failed_rule_names, silver_event_rules
 
-from conftest import FIXTURES, SALT, assert_table
+from transforms_support import FIXTURES, SALT, assert_table
 
 RULES = silver_event_rules()
 

@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame
 
 from orders_lakehouse.transforms import star
 
-from conftest import assert_table
+from transforms_support import assert_table
 
 
 def test_fact_orders(silver_u1: DataFrame) -> None:
