@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 KAFKA_PORT ?= 9092
 DURATION ?=
+DEMO_ARGS ?=
 SOURCE ?= files
 PYTEST_ARGS ?=
 
@@ -16,7 +17,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
-	$(PY) -m orders_lakehouse.devstack.demo $(if $(DURATION),--duration $(DURATION)) --source $(SOURCE)
+	$(PY) -m orders_lakehouse.devstack.demo $(if $(DURATION),--duration $(DURATION)) --source $(SOURCE) $(DEMO_ARGS)
 
 # Transform tests on a Databricks workspace through databricks-connect, in its own .venv-remote
 # (never beside pyspark); skips with the reason when no workspace is configured.
