@@ -116,12 +116,7 @@ def load_pipeline_resource(
     >>> r.configuration["orders.source"]  # doctest: +SKIP
     'files'
     """
-    path = Path(path)
-    if not path.is_file():
-        raise BundleError(f"bundle resource file not found: {path}")
-    path = path.resolve()
-    bundle_root = find_bundle_root(path)
-    bundle = _read_yaml(_bundle_file(bundle_root))
+    path, bundle_root, bundle = _open_resource(path)
     overrides = dict(overrides or {})
     var_overrides = {k[len("var."):]: v for k, v in overrides.items() if k.startswith("var.")}
     workspace_overrides = {k[len("workspace."):]: v for k, v in overrides.items() if k.startswith("workspace.")}
@@ -212,12 +207,7 @@ def describe_deployed_pipeline(path: Path, *, target: str | None = None, key: st
     >>> describe_deployed_pipeline(Path("resources/orders.pipeline.yml"), target="prod").name  # doctest: +SKIP
     'orders_lakehouse_etl'
     """
-    path = Path(path)
-    if not path.is_file():
-        raise BundleError(f"bundle resource file not found: {path}")
-    path = path.resolve()
-    bundle_root = find_bundle_root(path)
-    bundle = _read_yaml(_bundle_file(bundle_root))
+    path, bundle_root, bundle = _open_resource(path)
     target = _pick_target(bundle, target)
     target_config = ((bundle.get("targets") or {}).get(target) or {}) if target else {}
     key, settings = _pick_pipeline(path, key, target_config)
@@ -570,3 +560,13 @@ def _one_line(value: Any) -> str:
 def _did_you_mean(name: str, candidates: Mapping[str, Any] | list[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _open_resource(path: Path | str) -> tuple[Path, Path, dict[str, Any]]:
+    """The resolved resource path, its bundle's root folder and the parsed ``databricks.yml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"bundle resource file not found: {path}")
+    path = path.resolve()
+    bundle_root = find_bundle_root(path)
+    return path, bundle_root, _read_yaml(_bundle_file(bundle_root))
