@@ -17,12 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 PIPELINE_DIR = REPO / "pipelines" / "orders"
 PACKAGE_ROOT = REPO / "src"
 CONF_PREFIX = "orders."  # the pipeline's configuration namespace (BRIEF.md)
-# The official schema is not vendored (it is Databricks' artifact, printed by `databricks bundle
-# schema`); it is looked for beside the checkout, then where this team's machines keep it.
-SCHEMA_CANDIDATES = (
-    REPO.parent / "shared" / "reference" / "bundle-config.schema.json",
-    Path("/work/shared/reference/bundle-config.schema.json"),
-)
+# The official bundle JSON schema, vendored at a pinned databricks/cli commit (see schema/README.md).
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "bundle-config.schema.json"
 
 # dlt / dp calls and decorators that create a stored dataset (views are not stored: excluded).
 TABLE_DECORATORS = {"table", "materialized_view"}

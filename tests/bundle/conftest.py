@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
-from bundle_facts import SCHEMA_CANDIDATES
+from bundle_facts import SCHEMA_PATH
 from jsonschema import Draft202012Validator
-
-
-def _schema_path() -> Path | None:
-    explicit = os.environ.get("BUNDLE_SCHEMA")
-    if explicit:
-        return Path(explicit)
-    return next((p for p in SCHEMA_CANDIDATES if p.is_file()), None)
 
 
 def translate_patterns(text: str) -> str:
@@ -29,12 +20,13 @@ def translate_patterns(text: str) -> str:
 
 @pytest.fixture(scope="session")
 def bundle_validator() -> Draft202012Validator:
-    """Validator of bundle configuration files (``databricks bundle schema``, databricks/cli
-    ``bundle/schema/jsonschema.json``). Set ``BUNDLE_SCHEMA`` to a copy of it, e.g.
-    ``databricks bundle schema > schema.json``; skipped when there is none."""
-    path = _schema_path()
-    if path is None or not path.is_file():
-        pytest.skip("bundle JSON schema not found: set BUNDLE_SCHEMA=<file> (databricks bundle schema > file)")
-    schema = json.loads(translate_patterns(path.read_text(encoding="utf-8")))
+    """Validator of bundle configuration files: the vendored copy of databricks/cli's
+    ``bundle/schema/jsonschema.json`` (``tests/bundle/schema``). A missing copy is a failure."""
+    if not SCHEMA_PATH.is_file():
+        pytest.fail(
+            f"the vendored bundle JSON schema is missing: {SCHEMA_PATH} "
+            "(restore it from git, or refresh it as tests/bundle/schema/README.md says)"
+        )
+    schema = json.loads(translate_patterns(SCHEMA_PATH.read_text(encoding="utf-8")))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
