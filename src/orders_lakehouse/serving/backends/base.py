@@ -18,10 +18,14 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class BackendError(RuntimeError):
-    """The backend could not answer (the message says why; no secrets in it)."""
+    """The backend could not answer (the message says why; no secrets in it). Answered with 502."""
 
 
-class TableUnavailableError(BackendError):
+class BackendUnavailableError(BackendError):
+    """The store cannot answer right now but may shortly (a file vacuumed mid-read). Answered with 503."""
+
+
+class TableUnavailableError(BackendUnavailableError):
     """A table does not exist (yet): the pipeline has not written it."""
 
     def __init__(self, table: str) -> None:
@@ -69,5 +73,9 @@ class Backend(Protocol):
         ...  # pragma: no cover
 
     def available_tables(self) -> dict[str, bool]:
-        """Table name -> whether it can be read now (for ``/health``)."""
+        """Table name -> whether it can be read now (for ``/health/ready``)."""
+        ...  # pragma: no cover
+
+    def versions(self, tables: tuple[GoldTable, ...]) -> dict[str, int] | None:
+        """Current version of each table (cheap; for ``ETag``), or None when the backend cannot tell."""
         ...  # pragma: no cover

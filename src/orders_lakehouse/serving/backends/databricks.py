@@ -13,7 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import requests
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import DatabricksError
 from databricks.sdk.service.sql import (
     Disposition,
     ExecuteStatementRequestOnWaitTimeout,
@@ -23,7 +25,12 @@ from databricks.sdk.service.sql import (
     StatementState,
 )
 
-from orders_lakehouse.serving.backends.base import BackendError, Query, TableUnavailableError
+from orders_lakehouse.serving.backends.base import (
+    BackendError,
+    BackendUnavailableError,
+    Query,
+    TableUnavailableError,
+)
 from orders_lakehouse.serving.gold import EVENT_LOG, GOLD_TABLES, GoldTable
 
 log = logging.getLogger(__name__)
@@ -128,19 +135,28 @@ class DatabricksSqlBackend:
     def _execute(
         self, statement: str, parameters: list[StatementParameterListItem], row_limit: int | None, about: str
     ) -> list[dict[str, Any]]:
-        response = self._client.statement_execution.execute_statement(
-            statement=statement,
-            warehouse_id=self.warehouse_id,
-            catalog=self.catalog,
-            schema=self.schema,
-            parameters=parameters,
-            row_limit=row_limit,
-            wait_timeout=self.wait_timeout,
-            on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CANCEL,
-            disposition=Disposition.INLINE,
-            format=Format.JSON_ARRAY,
-        )
-        return self._rows(about, response)
+        try:
+            response = self._client.statement_execution.execute_statement(
+                statement=statement,
+                warehouse_id=self.warehouse_id,
+                catalog=self.catalog,
+                schema=self.schema,
+                parameters=parameters,
+                row_limit=row_limit,
+                wait_timeout=self.wait_timeout,
+                on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CANCEL,
+                disposition=Disposition.INLINE,
+                format=Format.JSON_ARRAY,
+            )
+            return self._rows(about, response)
+        except BackendError:
+            raise
+        except DatabricksError as error:
+            # The API answered with an error (permissions, bad warehouse, throttling): a failed upstream.
+            raise BackendError(f"SQL warehouse query on {about} failed: {type(error).__name__}") from error
+        except (OSError, requests.RequestException) as error:
+            # Not reachable at all: may come back, so 503 rather than 502.
+            raise BackendUnavailableError(f"SQL warehouse is not reachable ({type(error).__name__})") from error
 
     def _rows(self, about: str, response: StatementResponse) -> list[dict[str, Any]]:
         state = response.status.state if response.status else None
@@ -162,6 +178,10 @@ class DatabricksSqlBackend:
             data.extend(chunk.data_array or [])
             next_chunk = chunk.next_chunk_index
         return [{n: _convert(v, t) for n, v, t in zip(names, row, types, strict=False)} for row in data]
+
+    def versions(self, tables: tuple[GoldTable, ...]) -> dict[str, int] | None:
+        """Not known without a warehouse statement per table: no ETag on this backend."""
+        return None
 
     def available_tables(self) -> dict[str, bool]:
         """Which Gold tables exist (one information_schema query) and whether the event log answers."""
