@@ -1,4 +1,4 @@
-"""Fixtures for serving: Gold tables on disk (delta-rs, no Spark), API clients, a recording HTTP server."""
+"""Fixtures for serving: Gold tables on disk (delta-rs, no Spark), API clients, a scripted HTTP server."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import pytest
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
-from fastapi.testclient import TestClient  # noqa: E402
-from serving_gold_fixture import API_TOKEN, write_gold  # noqa: E402
-from serving_http import RecordingServer  # noqa: E402
+from fastapi.testclient import TestClient
+from pytest_httpserver import HTTPServer
+from serving_gold_fixture import API_TOKEN, write_gold
+from serving_http import ScriptedServer
 
-from orders_lakehouse.serving.app import create_app  # noqa: E402
-from orders_lakehouse.serving.settings import Settings  # noqa: E402
+from orders_lakehouse.serving.app import create_app
+from orders_lakehouse.serving.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +40,6 @@ def secured_client(gold_storage: Path) -> Iterator[TestClient]:
 
 
 @pytest.fixture()
-def http_server() -> Iterator[RecordingServer]:
-    """A real HTTP server on a free loopback port that records requests and answers as scripted."""
-    server = RecordingServer()
-    server.start()
-    yield server
-    server.stop()
+def http_server(httpserver: HTTPServer) -> ScriptedServer:
+    """pytest-httpserver's server (a free loopback port, cleared per test), answering as scripted."""
+    return ScriptedServer(httpserver)

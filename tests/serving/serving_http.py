@@ -1,20 +1,28 @@
-"""A scripted HTTP server on a real loopback socket, for the webhook / Azure / Databricks tests."""
+"""Scripting pytest-httpserver (a real werkzeug server on a loopback port) the way these tests speak.
+
+``script(path, *answers)`` queues one-shot answers for a path (pytest-httpserver's oneshot
+handlers, used in order before anything else); other requests get ``handlers[path]`` or
+``default``. ``to(path)`` lists what the server received there, from the library's own log.
+"""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from pytest_httpserver import HTTPServer, URIPattern
+from werkzeug import Request as WerkzeugRequest
+from werkzeug import Response
+
+# status, JSON body (None: empty), and optionally response headers
+Answer = tuple[int, Any] | tuple[int, Any, dict[str, str]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Request:
-    """One request as received."""
+    """One request as the server received it."""
 
     method: str
     path: str
@@ -27,73 +35,62 @@ class Request:
         return json.loads(self.body)
 
 
-Answer = tuple[int, Any]  # status, JSON body (or None for an empty body)
+def _response(answer: Answer) -> Response:
+    status, body = answer[0], answer[1]
+    headers = answer[2] if len(answer) > 2 else {}  # type: ignore[misc]
+    payload = "" if body is None else json.dumps(body)
+    return Response(payload, status=status, headers=headers, content_type="application/json")
 
 
-@dataclass
-class RecordingServer:
-    """Records every request; answers from a per-path queue of scripted answers, else ``default``."""
+class ScriptedServer:
+    """A pytest-httpserver ``HTTPServer`` with per-path scripted answers and a default answer."""
 
-    default: Answer = (200, {"ok": True})
-    scripted: dict[str, deque[Answer]] = field(default_factory=dict)
-    handlers: dict[str, Callable[[Request], Answer]] = field(default_factory=dict)
-    requests: list[Request] = field(default_factory=list)
-    url: str = ""
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.default: Answer = (200, {"ok": True})
+        self.handlers: dict[str, Callable[[Request], Answer]] = {}
+        # Registered once and first among permanent handlers: reads default/handlers at call time.
+        server.expect_request(_ANY_PATH).respond_with_handler(self._fallback)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no trailing slash)."""
+        return self.server.url_for("/").rstrip("/")
 
     def script(self, path: str, *answers: Answer) -> None:
         """Answer the next requests to ``path`` with ``answers``, in order."""
-        self.scripted.setdefault(path, deque()).extend(answers)
+        for answer in answers:
+            self.server.expect_oneshot_request(path).respond_with_response(_response(answer))
 
-    def answer(self, request: Request) -> Answer:
-        """The answer to ``request``."""
-        queue = self.scripted.get(request.path)
-        if queue:
-            return queue.popleft()
-        if request.path in self.handlers:
-            return self.handlers[request.path](request)
-        return self.default
+    def _fallback(self, request: WerkzeugRequest) -> Response:
+        handler = self.handlers.get(request.path)
+        return _response(handler(_convert(request)) if handler else self.default)
 
-    def start(self) -> None:
-        """Listen on a free port of 127.0.0.1 in a daemon thread."""
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                request = Request(
-                    self.command,
-                    parts.path,
-                    parse_qs(parts.query),
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length),
-                )
-                recorder.requests.append(request)
-                status, body = recorder.answer(request)
-                payload = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = _handle
-
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        self._server.shutdown()
-        self._server.server_close()
+    @property
+    def requests(self) -> list[Request]:
+        """Every request received, in order."""
+        return [_convert(request) for request, _ in self.server.log]
 
     def to(self, path: str) -> list[Request]:
         """The requests received on ``path``."""
         return [r for r in self.requests if r.path == path]
+
+
+class _AnyPath(URIPattern):
+    """A URI pattern accepting every path."""
+
+    def match(self, uri: str) -> bool:
+        return True
+
+
+_ANY_PATH = _AnyPath()
+
+
+def _convert(request: WerkzeugRequest) -> Request:
+    return Request(
+        request.method,
+        request.path,
+        {key: request.args.getlist(key) for key in request.args},
+        {key.lower(): value for key, value in request.headers.items()},
+        request.get_data(),
+    )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import socket
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from serving_gold_fixture import ALERT_DQ, ALERT_PAYMENT, ALERT_SLA
-from serving_http import RecordingServer
+from serving_http import ScriptedServer
 
 from orders_lakehouse.serving.alerts import (
     AlertDeliverer,
@@ -26,6 +29,7 @@ HOOK = "/hook"
 # Oldest window first; the data-quality alert has no window and goes first.
 IN_ORDER = [ALERT_DQ, ALERT_SLA, ALERT_PAYMENT]
 FAST = {"max_attempts": 3, "backoff": 0.01, "backoff_max": 0.02}
+SECRET = "whsec-0123456789abcdef"
 
 
 @pytest.fixture()
@@ -35,15 +39,15 @@ def http_client() -> httpx.Client:
 
 
 def _webhook_deliverer(
-    gold: Path, server: RecordingServer, client: httpx.Client, state: Path
+    gold: Path, server: ScriptedServer, client: httpx.Client, state: Path
 ) -> AlertDeliverer:
     return AlertDeliverer(
-        LocalDeltaBackend(gold), WebhookSink(client, server.url + HOOK, **FAST), DeliveryState.load(state)
+        LocalDeltaBackend(gold), WebhookSink(client, server.url + HOOK, secret=SECRET, **FAST), DeliveryState.load(state)
     )
 
 
 def test_webhook_delivers_each_alert_once_with_an_idempotency_key(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     report = _webhook_deliverer(gold_storage, http_server, http_client, state).deliver_pending()
@@ -65,12 +69,17 @@ def test_webhook_delivers_each_alert_once_with_an_idempotency_key(
             "message": "payment failure rate 0.38 above 0.20 (3 failed, 5 paid)",
         },
     }
-    saved = json.loads(state.read_text())
-    assert (saved["version"], sorted(saved["delivered"]), saved["rejected"]) == (1, sorted(IN_ORDER), {})
+    saved = DeliveryState(state)
+    assert (sorted(saved.delivered), saved.dead_letters()) == (sorted(IN_ORDER), [])
+    # Each body is signed: HMAC-SHA256 over "<timestamp>." + body with the shared secret.
+    for request in requests:
+        timestamp, signature = (part.split("=", 1)[1] for part in request.headers["x-orders-signature"].split(","))
+        expected = hmac.new(SECRET.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(signature, expected)
 
 
 def test_no_redelivery_after_restart(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     _webhook_deliverer(gold_storage, http_server, http_client, state).deliver_pending()
@@ -81,7 +90,7 @@ def test_no_redelivery_after_restart(
 
 
 def test_retry_on_500_then_delivered(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     http_server.script(HOOK, (500, {"error": "boom"}), (503, None))
     report = _webhook_deliverer(gold_storage, http_server, http_client, tmp_path / "s.json").deliver_pending()
@@ -91,7 +100,7 @@ def test_retry_on_500_then_delivered(
 
 
 def test_persistent_5xx_stops_the_round_and_keeps_alerts_pending(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     state = tmp_path / "s.json"
     http_server.script(HOOK, (200, None), (500, None), (500, None), (500, None))
@@ -106,22 +115,22 @@ def test_persistent_5xx_stops_the_round_and_keeps_alerts_pending(
 def test_unreachable_endpoint_is_retried_then_reported(
     gold_storage: Path, http_client: httpx.Client, tmp_path: Path
 ) -> None:
-    closed = RecordingServer()
-    closed.start()
-    closed.stop()  # nothing listens on that port any more
+    with socket.socket() as probe:  # a port nothing listens on any more
+        probe.bind(("127.0.0.1", 0))
+        closed_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
     deliverer = AlertDeliverer(
         LocalDeltaBackend(gold_storage),
-        WebhookSink(http_client, closed.url + HOOK, **FAST),
+        WebhookSink(http_client, closed_url + HOOK, secret=SECRET, **FAST),
         DeliveryState.load(tmp_path / "s.json"),
     )
     report = deliverer.deliver_pending()
     assert report.delivered == []
-    assert report.error is not None and report.error.startswith("gave up after 3 attempts: ConnectError")
-    assert not (tmp_path / "s.json").exists()
+    assert report.error == f"gave up after 3 attempts: ConnectError to {closed_url}/…"
+    assert DeliveryState(tmp_path / "s.json").done_ids() == set()  # nothing recorded, all pending
 
 
-def test_4xx_is_reported_and_never_retried(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+def test_permanent_4xx_dead_letters_that_alert_only(
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     state = tmp_path / "s.json"
     http_server.script(HOOK, (422, {"error": "unknown rule"}))
@@ -129,8 +138,8 @@ def test_4xx_is_reported_and_never_retried(
     assert report.rejected == {ALERT_DQ: 422}
     assert report.delivered == [ALERT_SLA, ALERT_PAYMENT]
     assert report.ok is False
-    rejected = json.loads(state.read_text())["rejected"][ALERT_DQ]
-    assert (rejected["status"], rejected["reason"]) == (422, '{"error": "unknown rule"}')
+    [letter] = DeliveryState(state).dead_letters()
+    assert (letter.alert_id, letter.http_status, letter.reason) == (ALERT_DQ, 422, '{"error": "unknown rule"}')
     assert len(http_server.to(HOOK)) == 3  # one attempt for the rejected alert
     later = _webhook_deliverer(gold_storage, http_server, http_client, state).deliver_pending()
     assert (later.delivered, later.rejected, later.skipped) == ([], {}, 3)
@@ -138,28 +147,36 @@ def test_4xx_is_reported_and_never_retried(
 
 
 def test_409_means_the_receiver_already_has_it(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     http_server.script(HOOK, (409, {"error": "duplicate idempotency key"}))
     report = _webhook_deliverer(gold_storage, http_server, http_client, tmp_path / "s.json").deliver_pending()
     assert report.delivered == IN_ORDER
 
 
-def test_401_stops_without_recording(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+@pytest.mark.parametrize("status", [301, 302, 401, 403, 404, 405, 415, 418])
+def test_configuration_errors_stop_the_round_and_keep_every_alert_pending(
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path, status: int
 ) -> None:
-    http_server.script(HOOK, (401, None))
-    report = _webhook_deliverer(gold_storage, http_server, http_client, tmp_path / "s.json").deliver_pending()
+    http_server.script(HOOK, (status, None, {"Location": "https://elsewhere.example/hook"}))
+    state = tmp_path / "s.sqlite"
+    report = _webhook_deliverer(gold_storage, http_server, http_client, state).deliver_pending()
     assert (report.delivered, report.rejected) == ([], {})
-    assert report.error == "endpoint refused our credentials: HTTP 401"
+    assert report.error == (
+        f"endpoint refused the request: HTTP {status} (check the sink configuration: URL, credentials); "
+        "the alerts stay pending"
+    )
     assert len(http_server.to(HOOK)) == 1
+    # Nothing was dead-lettered: once fixed, the next round delivers all three.
+    later = _webhook_deliverer(gold_storage, http_server, http_client, state).deliver_pending()
+    assert later.delivered == IN_ORDER
 
 
 STREAM_PATH = "/dataCollectionRules/dcr-00000000000000000000000000000000/streams/Custom-OrderAlerts_CL"
 
 
 def test_azure_monitor_upload_shape(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     http_server.default = (204, None)
     sink = AzureMonitorSink(
@@ -200,7 +217,7 @@ def test_azure_monitor_upload_shape(
 
 
 def test_azure_client_credentials_token_is_fetched_once_and_cached(
-    http_server: RecordingServer, http_client: httpx.Client
+    http_server: ScriptedServer, http_client: httpx.Client
 ) -> None:
     http_server.script(
         "/tenant-1/oauth2/v2.0/token",
@@ -226,7 +243,12 @@ def test_azure_client_credentials_token_is_fetched_once_and_cached(
 
 def test_build_sink_from_settings(http_client: httpx.Client, tmp_path: Path) -> None:
     webhook = build_sink(
-        Settings(storage=tmp_path, alerts_sink="webhook", alerts_webhook_url="http://127.0.0.1:9/hook"),
+        Settings(
+            storage=tmp_path,
+            alerts_sink="webhook",
+            alerts_webhook_url="http://127.0.0.1:9/hook",
+            alerts_webhook_secret=SECRET,
+        ),
         http_client,
     )
     assert isinstance(webhook, WebhookSink) and webhook.url == "http://127.0.0.1:9/hook"
@@ -261,26 +283,38 @@ def test_build_sink_from_settings(http_client: httpx.Client, tmp_path: Path) -> 
         )
 
 
-def test_state_file_is_replaced_atomically_and_versioned(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "state.json"
-    state = DeliveryState.load(path)
+def test_state_database_claims_dead_letters_and_retries(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "state.sqlite"
+    state = DeliveryState(path)
+    assert state.claim(["a", "b", "c"], "one") == ["a", "b", "c"]
+    assert state.claim(["a", "b", "c", "d"], "two") == ["d"]  # held by "one"
     state.mark_delivered(["a"])
     state.mark_rejected(["b"], 400, "bad")
-    assert sorted(p.name for p in path.parent.iterdir()) == ["state.json"]  # no temp file left behind
-    loaded = DeliveryState.load(path)
-    assert (
-        list(loaded.delivered),
-        loaded.rejected["b"]["status"],
-        loaded.is_done("a"),
-        loaded.is_done("c"),
-    ) == (["a"], 400, True, False)
-    path.write_text('{"version": 99}')
-    with pytest.raises(ValueError, match="unsupported delivery state version 99"):
-        DeliveryState.load(path)
+    state.release(["c"], "one")
+    assert DeliveryState(path).claim(["c"], "two") == ["c"]  # released: pending again
+    loaded = DeliveryState(path)
+    assert (loaded.done_ids(), [(d.alert_id, d.http_status) for d in loaded.dead_letters()]) == (
+        {"a", "b"},
+        [("b", 400)],
+    )
+    assert loaded.retry(["b", "zzz"]) == ["b"]
+    assert loaded.done_ids() == {"a"}
+    # A claim whose owner died is taken over once its lease ran out.
+    expired = DeliveryState(path, lease_seconds=0.0)
+    assert expired.claim(["d"], "three") == ["d"]
+
+
+def test_legacy_json_state_is_imported_once(tmp_path: Path) -> None:
+    (tmp_path / "alert-delivery.json").write_text(
+        json.dumps({"version": 1, "delivered": {"a": "2026-11-29T10:00:00+00:00"},
+                    "rejected": {"b": {"status": 400, "reason": "bad", "at": "2026-11-29T10:00:00+00:00"}}})
+    )
+    state = DeliveryState(tmp_path / "alert-delivery.sqlite")
+    assert (sorted(state.delivered), [d.alert_id for d in state.dead_letters()]) == (["a"], ["b"])
 
 
 def test_azure_token_failure_stops_the_round_without_uploading(
-    gold_storage: Path, http_server: RecordingServer, http_client: httpx.Client, tmp_path: Path
+    gold_storage: Path, http_server: ScriptedServer, http_client: httpx.Client, tmp_path: Path
 ) -> None:
     http_server.script("/tenant-1/oauth2/v2.0/token", (401, {"error": "invalid_client"}))
     tokens = ClientCredentialsToken(
@@ -298,7 +332,6 @@ def test_azure_token_failure_stops_the_round_without_uploading(
         LocalDeltaBackend(gold_storage), sink, DeliveryState.load(tmp_path / "s.json")
     ).deliver_pending()
     assert report.delivered == []
-    assert report.error is not None
-    assert report.error.startswith("could not get an Azure Monitor token: Client error '401 Unauthorized'")
+    assert report.error == "could not get an Azure Monitor token: HTTP 401 from the token endpoint"
     assert http_server.to(STREAM_PATH) == []
-    assert not (tmp_path / "s.json").exists()
+    assert DeliveryState(tmp_path / "s.json").done_ids() == set()

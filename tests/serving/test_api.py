@@ -49,14 +49,19 @@ def test_order_status_reads_fact_orders(client: TestClient) -> None:
 
 def test_unknown_order_is_404(client: TestClient) -> None:
     response = client.get("/orders/o-404")
-    assert (response.status_code, response.json()) == (404, {"detail": "order 'o-404' not found"})
+    assert (response.status_code, response.json()) == (404, {"code": "not_found", "detail": "order 'o-404' not found"})
 
 
 def test_malformed_order_id_is_422(client: TestClient) -> None:
     response = client.get("/orders/bad%20id")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["path", "order_id"]
-    assert response.json()["detail"][0]["type"] == "string_pattern_mismatch"
+    body = response.json()
+    assert (body["code"], body["errors"][0]["loc"], body["errors"][0]["type"]) == (
+        "invalid_parameter",
+        ["path", "order_id"],
+        "string_pattern_mismatch",
+    )
+    assert body["detail"] == "path order_id: String should match pattern '^[A-Za-z0-9_.:-]{1,64}$'"
 
 
 def test_sales_per_minute_default_window_ends_at_latest_data(client: TestClient) -> None:
@@ -160,7 +165,7 @@ def test_inconsistent_time_ranges_are_400(
     client: TestClient, params: dict[str, str], status: int, detail: str
 ) -> None:
     response = client.get("/kpis/sales-per-minute", params=params)
-    assert (response.status_code, response.json()) == (status, {"detail": detail})
+    assert (response.status_code, response.json()) == (status, {"code": "invalid_request", "detail": detail})
 
 
 @pytest.mark.parametrize(
@@ -186,8 +191,11 @@ def test_invalid_parameters_are_422_with_the_reason(
 ) -> None:
     response = client.get(path, params=params)
     assert response.status_code == 422
-    [error] = response.json()["detail"]
-    assert (error["loc"], error["type"]) == (loc, error_type)
+    body = response.json()
+    [error] = body["errors"]
+    assert (body["code"], error["loc"], error["type"]) == ("invalid_parameter", loc, error_type)
+    assert body["detail"].startswith(f"{loc[0]} {loc[1]}: ")
+    assert "input" not in error  # request values are not echoed back
 
 
 def test_payment_health(client: TestClient) -> None:
@@ -278,7 +286,7 @@ def test_fulfillment_sla_range_and_carrier(client: TestClient) -> None:
     )
     assert (reversed_range.status_code, reversed_range.json()) == (
         400,
-        {"detail": "since (2026-11-28) must not be after until (2026-11-27)"},
+        {"code": "invalid_request", "detail": "since (2026-11-28) must not be after until (2026-11-27)"},
     )
 
 
@@ -349,7 +357,8 @@ def test_data_quality_sums_flow_progress_expectations(client: TestClient) -> Non
 
 
 def test_health_lists_every_table(client: TestClient) -> None:
-    assert client.get("/health").json() == {
+    assert client.get("/health/live").json() == {"status": "ok"}
+    assert client.get("/health/ready").json() == {
         "status": "ok",
         "backend": "local",
         "tables": {
@@ -362,6 +371,7 @@ def test_health_lists_every_table(client: TestClient) -> None:
             "gold_order_alerts": True,
             "event_log": True,
         },
+        "stale": [],
     }
 
 
@@ -370,11 +380,16 @@ def test_missing_tables_are_503_and_health_degraded(tmp_path: Path) -> None:
         response = empty.get("/kpis/status-funnel")
         assert (response.status_code, response.json()) == (
             503,
-            {"detail": "table 'gold_status_funnel' is not available: has the pipeline run yet?"},
+            {
+                "code": "unavailable",
+                "detail": "table 'gold_status_funnel' is not available: has the pipeline run yet?",
+            },
         )
-        health = empty.get("/health").json()
-        assert health["status"] == "degraded"
-        assert set(health["tables"].values()) == {False}
+        assert response.headers["retry-after"] == "5"
+        health = empty.get("/health/ready")
+        assert (health.status_code, health.json()["status"]) == (503, "degraded")
+        assert set(health.json()["tables"].values()) == {False}
+        assert empty.get("/health/live").status_code == 200
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
@@ -382,16 +397,37 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     assert sorted(spec["paths"]) == [
         "/alerts",
         "/data-quality",
-        "/health",
+        "/health/live",
+        "/health/ready",
         "/kpis/fulfillment-sla",
         "/kpis/payment-health",
         "/kpis/sales-per-minute",
         "/kpis/status-funnel",
         "/kpis/top-products",
+        "/latency",
         "/orders/{order_id}",
+        "/summary",
     ]
     assert all(set(item) == {"get"} for item in spec["paths"].values())  # read-only
-    assert client.get("/docs").status_code == 200
+    assert sorted(item["get"]["operationId"] for item in spec["paths"].values()) == [
+        "getDataQuality",
+        "getFulfillmentSla",
+        "getLatency",
+        "getLiveness",
+        "getOrder",
+        "getPaymentHealth",
+        "getReadiness",
+        "getSalesPerMinute",
+        "getStatusFunnel",
+        "getSummary",
+        "getTopProducts",
+        "listAlerts",
+    ]
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # Vendored Swagger UI: nothing from a CDN on the origin that keeps the dashboard's token.
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text and "https://" not in docs.text
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
 
 
 class _RecordingBackend:
@@ -410,6 +446,9 @@ class _RecordingBackend:
     def available_tables(self) -> dict[str, bool]:
         return {}
 
+    def versions(self, tables: tuple) -> None:
+        return None
+
 
 def test_backend_dependency_override_sees_structured_queries(gold_storage: Path) -> None:
     app = create_app(Settings(env="dev", storage=Path("/nonexistent")))
@@ -424,17 +463,11 @@ def test_backend_dependency_override_sees_structured_queries(gold_storage: Path)
 
 def test_openapi_documents_error_answers(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    assert sorted(spec["paths"]["/orders/{order_id}"]["get"]["responses"]) == [
-        "200",
-        "401",
-        "403",
-        "404",
-        "422",
-        "502",
-        "503",
-    ]
+    responses = spec["paths"]["/orders/{order_id}"]["get"]["responses"]
+    assert sorted(responses) == ["200", "304", "401", "403", "404", "422", "502", "503"]
     assert sorted(spec["paths"]["/kpis/sales-per-minute"]["get"]["responses"]) == [
         "200",
+        "304",
         "400",
         "401",
         "403",
@@ -442,4 +475,11 @@ def test_openapi_documents_error_answers(client: TestClient) -> None:
         "502",
         "503",
     ]
-    assert spec["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+    error = spec["components"]["schemas"]["ErrorDetail"]
+    assert (error["required"], sorted(error["properties"])) == (["code", "detail"], ["code", "detail", "errors"])
+    # Every error answer of every route uses the one shape, with an example of it.
+    for path, item in spec["paths"].items():
+        for code, answer in item["get"]["responses"].items():
+            if code.startswith(("4", "5")) and not path.startswith("/health"):
+                assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorDetail"}
+                assert set(answer["content"]["application/json"]["example"]) == {"code", "detail"}, (path, code)

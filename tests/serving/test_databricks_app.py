@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-import orders_lakehouse.serving as serving
+from orders_lakehouse import serving
 from orders_lakehouse.serving.settings import Settings
 
 SERVING = Path(serving.__file__).resolve().parent

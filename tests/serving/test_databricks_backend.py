@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.config import Config
 from fastapi.testclient import TestClient
-from serving_http import RecordingServer
+from serving_http import ScriptedServer
 
 from orders_lakehouse.serving.app import create_app
 from orders_lakehouse.serving.backends.base import BackendError, Filter, Query
@@ -48,8 +50,8 @@ def _succeeded(
 
 @pytest.fixture()
 def warehouse(
-    http_server: RecordingServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[RecordingServer]:
+    http_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[ScriptedServer]:
     """The recording server, with no ambient Databricks configuration leaking into the SDK."""
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none.cfg"))
     for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET"):
@@ -58,12 +60,12 @@ def warehouse(
     yield http_server
 
 
-def _backend(server: RecordingServer, **kwargs: Any) -> DatabricksSqlBackend:
+def _backend(server: ScriptedServer, **kwargs: Any) -> DatabricksSqlBackend:
     client = WorkspaceClient(host=server.url, token=PAT, auth_type="pat")
     return DatabricksSqlBackend(client, warehouse_id=WAREHOUSE, catalog="main", schema="orders", **kwargs)
 
 
-def test_funnel_through_the_api_sends_named_parameters_only(warehouse: RecordingServer) -> None:
+def test_funnel_through_the_api_sends_named_parameters_only(warehouse: ScriptedServer) -> None:
     warehouse.script(
         STATEMENTS,
         (
@@ -110,7 +112,7 @@ def test_funnel_through_the_api_sends_named_parameters_only(warehouse: Recording
     }
 
 
-def test_order_lookup_parameters_and_row_limit(warehouse: RecordingServer) -> None:
+def test_order_lookup_parameters_and_row_limit(warehouse: ScriptedServer) -> None:
     warehouse.script(
         STATEMENTS,
         (
@@ -161,7 +163,7 @@ def test_order_lookup_parameters_and_row_limit(warehouse: RecordingServer) -> No
     assert body["row_limit"] == 1
 
 
-def test_time_filters_are_typed_timestamp_parameters(warehouse: RecordingServer) -> None:
+def test_time_filters_are_typed_timestamp_parameters(warehouse: ScriptedServer) -> None:
     warehouse.script(
         STATEMENTS,
         (200, _succeeded([("minute", "TIMESTAMP")], [["2026-11-29T10:02:00.000Z"]])),
@@ -204,14 +206,14 @@ def test_time_filters_are_typed_timestamp_parameters(warehouse: RecordingServer)
     ]
 
 
-def test_result_chunks_are_followed(warehouse: RecordingServer) -> None:
+def test_result_chunks_are_followed(warehouse: ScriptedServer) -> None:
     warehouse.script(STATEMENTS, (200, _succeeded([("order_id", "STRING")], [["o-1"]], next_chunk=1)))
     warehouse.script(STATEMENTS + "/st-1/result/chunks/1", (200, {"chunk_index": 1, "data_array": [["o-2"]]}))
     rows = _backend(warehouse).fetch(Query(FACT_ORDERS, ("order_id",)))
     assert rows == [{"order_id": "o-1"}, {"order_id": "o-2"}]
 
 
-def test_event_log_table_comes_from_settings(warehouse: RecordingServer) -> None:
+def test_event_log_table_comes_from_settings(warehouse: ScriptedServer) -> None:
     details = (
         '{"flow_progress": {"data_quality": {"dropped_records": 3, "expectations": ['
         '{"name": "valid_uf", "dataset": "silver_order_events", "passed_records": 7, "failed_records": 3}]}}}'
@@ -240,7 +242,7 @@ def test_event_log_table_comes_from_settings(warehouse: RecordingServer) -> None
     ]
 
 
-def test_failed_statements_become_backend_errors(warehouse: RecordingServer) -> None:
+def test_failed_statements_become_backend_errors(warehouse: ScriptedServer) -> None:
     warehouse.script(
         STATEMENTS,
         (
@@ -267,11 +269,12 @@ def test_failed_statements_become_backend_errors(warehouse: RecordingServer) -> 
         canceled = client.get("/kpis/top-products")
     assert (missing.status_code, missing.json()) == (
         503,
-        {"detail": "table 'gold_top_products' is not available: has the pipeline run yet?"},
+        {"code": "unavailable", "detail": "table 'gold_top_products' is not available: has the pipeline run yet?"},
     )
     assert (canceled.status_code, canceled.json()) == (
         502,
         {
+            "code": "backend_failed",
             "detail": "SQL warehouse query on gold_top_products failed: "
             "statement ended in state StatementState.CANCELED"
         },
@@ -287,7 +290,7 @@ def test_query_refuses_undeclared_columns() -> None:
         raise BackendError("x")
 
 
-def test_health_lists_tables_with_one_information_schema_query(warehouse: RecordingServer) -> None:
+def test_health_lists_tables_with_one_information_schema_query(warehouse: ScriptedServer) -> None:
     warehouse.script(
         STATEMENTS,
         (200, _succeeded([("table_name", "STRING")], [["fact_orders"], ["gold_top_products"]])),
@@ -298,7 +301,11 @@ def test_health_lists_tables_with_one_information_schema_query(warehouse: Record
         backend=_backend(warehouse, event_log_table="main.orders.event_log"),
     )
     with TestClient(app) as client:
-        body = client.get("/health").json()
+        assert client.get("/health/live").json() == {"status": "ok"}
+        assert warehouse.to(STATEMENTS) == []  # liveness runs no warehouse statement
+        ready = client.get("/health/ready")
+        body = ready.json()
+    assert ready.status_code == 503
     assert body == {
         "status": "degraded",
         "backend": "databricks",
@@ -312,6 +319,7 @@ def test_health_lists_tables_with_one_information_schema_query(warehouse: Record
             "gold_order_alerts": False,
             "event_log": True,
         },
+        "stale": [],
     }
     listing, probe = (r.json() for r in warehouse.to(STATEMENTS))
     assert (
@@ -322,3 +330,37 @@ def test_health_lists_tables_with_one_information_schema_query(warehouse: Record
         {"name": "schema", "value": "orders", "type": "STRING"},
     ]
     assert (probe["statement"], probe["row_limit"]) == ("SELECT `timestamp` FROM IDENTIFIER(:table)", 1)
+
+
+def test_warehouse_http_errors_and_unreachable_warehouse_are_json_502_503(
+    warehouse: ScriptedServer, tmp_path: Path
+) -> None:
+    warehouse.script(
+        STATEMENTS,
+        (403, {"error_code": "PERMISSION_DENIED", "message": "no CAN_USE on warehouse wh-0123"}),
+    )
+    app = create_app(
+        Settings(env="dev", backend="databricks", databricks_warehouse_id=WAREHOUSE),
+        backend=_backend(warehouse),
+    )
+    with TestClient(app) as client:
+        denied = client.get("/kpis/status-funnel")
+    assert (denied.status_code, denied.json()) == (
+        502,
+        {"code": "backend_failed", "detail": "SQL warehouse query on gold_status_funnel failed: PermissionDenied"},
+    )
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    client_sdk = WorkspaceClient(
+        config=Config(host=closed, token=PAT, auth_type="pat", retry_timeout_seconds=1)
+    )
+    unreachable_app = create_app(
+        Settings(env="dev", backend="databricks", databricks_warehouse_id=WAREHOUSE),
+        backend=DatabricksSqlBackend(client_sdk, warehouse_id=WAREHOUSE, catalog="main", schema="orders"),
+    )
+    with TestClient(unreachable_app) as client:
+        down = client.get("/kpis/status-funnel")
+    assert down.status_code == 503
+    assert down.json()["code"] == "unavailable"
+    assert down.json()["detail"].startswith("SQL warehouse is not reachable (")

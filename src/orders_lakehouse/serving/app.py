@@ -5,22 +5,39 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from orders_lakehouse.serving.api.routes import alerts, health, kpis, orders, quality
-from orders_lakehouse.serving.backends.base import Backend, BackendError, TableUnavailableError
-from orders_lakehouse.serving.records import OrderNotFoundError
+from orders_lakehouse.serving.api import errors
+from orders_lakehouse.serving.api.deps import reject_unknown_query_parameters
+from orders_lakehouse.serving.api.routes import alerts, health, kpis, orders, quality, summary
+from orders_lakehouse.serving.backends.base import Backend
 from orders_lakehouse.serving.settings import Settings, get_settings
-from orders_lakehouse.serving.timerange import InvalidRequestError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
+# Everything the pages load comes from this origin; nothing may frame them (clickjacking).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
-def _detail(code: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=code, content={"detail": message})
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>orders-lakehouse API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script></body></html>
+"""
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
@@ -31,39 +48,51 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         app = create_app(Settings(env="dev", storage=Path("/tmp/run")))
         uvicorn.run(app, port=8000)
     """
+    settings = settings or get_settings()
+    settings.check_api()
     app = FastAPI(
         title="orders-lakehouse API",
         summary="Read-only access to the Gold layer: order status, KPIs, alerts, data quality.",
-        version="1.0.0",
+        version="1.1.0",
+        # Swagger UI from vendored assets (FastAPI's default page loads them from a CDN).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_on else None,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
-    app.state.settings = settings = settings or get_settings()
-    settings.check_api()
+    app.state.settings = settings
     app.state.backend = backend
+    errors.install(app)
 
-    @app.exception_handler(InvalidRequestError)
-    def _invalid(_: Request, error: InvalidRequestError) -> JSONResponse:
-        return _detail(status.HTTP_400_BAD_REQUEST, str(error))
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
-    @app.exception_handler(OrderNotFoundError)
-    def _not_found(_: Request, error: OrderNotFoundError) -> JSONResponse:
-        return _detail(status.HTTP_404_NOT_FOUND, str(error))
+    if settings.cors_origins:  # off unless configured: the dashboard is same-origin
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET"],
+            allow_headers=["Authorization", "If-None-Match"],
+            expose_headers=["ETag"],
+        )
 
-    @app.exception_handler(TableUnavailableError)
-    def _unavailable(_: Request, error: TableUnavailableError) -> JSONResponse:
-        return _detail(status.HTTP_503_SERVICE_UNAVAILABLE, f"{error}: has the pipeline run yet?")
-
-    @app.exception_handler(BackendError)
-    def _backend_failed(_: Request, error: BackendError) -> JSONResponse:
-        log.error("backend error: %s", error)
-        return _detail(status.HTTP_502_BAD_GATEWAY, str(error))
-
-    for module in (orders, kpis, alerts, quality, health):
+    for module in (orders, kpis, alerts, quality, summary, health):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    if settings.docs_on:
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return HTMLResponse(DOCS_PAGE)
 
     return app
 

@@ -1,4 +1,4 @@
-"""``orders-lakehouse serve`` (API + dashboard) and ``orders-lakehouse alerts deliver``.
+"""``orders-lakehouse serve`` (API + dashboard) and ``orders-lakehouse alerts deliver|retry|dead-letters``.
 
 Options override the ``ORDERS_API_*`` environment variables (see :mod:`.settings`).
 """
@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from orders_lakehouse.serving.alerts.redact import quiet_http_loggers, redact
 from orders_lakehouse.serving.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
+FOLLOW_BACKOFF_MAX_SECONDS = 300.0
 
 
 def register(subparsers: Any) -> None:
@@ -30,17 +33,30 @@ def register(subparsers: Any) -> None:
     alerts = subparsers.add_parser("alerts", help="deliver gold_order_alerts to a webhook or Azure Monitor")
     actions = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
     deliver = actions.add_parser("deliver", help="send alerts not delivered yet (once, or --follow)")
-    deliver.add_argument("--storage", type=Path, help="localdlt storage root (default: ORDERS_API_STORAGE)")
+    _state_args(deliver)
     deliver.add_argument(
         "--sink", choices=["webhook", "azure_monitor"], help="default: ORDERS_API_ALERTS_SINK"
     )
     deliver.add_argument("--webhook-url", help="default: ORDERS_API_ALERTS_WEBHOOK_URL")
-    deliver.add_argument(
-        "--state", type=Path, help="delivered-ids file (default: <storage>/consumers/alert-delivery.json)"
-    )
     deliver.add_argument("--follow", action="store_true", help="keep delivering every --interval seconds")
     deliver.add_argument("--interval", type=float, default=10.0)
     deliver.set_defaults(handler=_deliver)
+
+    retry = actions.add_parser("retry", help="put dead-lettered alerts back to pending (all, or --id)")
+    _state_args(retry)
+    retry.add_argument("--id", dest="ids", action="append", metavar="ALERT_ID", help="only this alert")
+    retry.set_defaults(handler=_retry)
+
+    dead = actions.add_parser("dead-letters", help="list the alerts the endpoint refused for good")
+    _state_args(dead)
+    dead.set_defaults(handler=_dead_letters)
+
+
+def _state_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", type=Path, help="localdlt storage root (default: ORDERS_API_STORAGE)")
+    parser.add_argument(
+        "--state", type=Path, help="delivery state database (default: <storage>/consumers/alert-delivery.sqlite)"
+    )
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -54,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(storage=args.storage, env="dev" if args.dev else None)
+        settings.check_bind(args.host)
         app = create_app(settings)
     except (ValidationError, SettingsError) as error:
         log.error("invalid settings: %s", error)
@@ -69,6 +86,38 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _state(args: argparse.Namespace) -> Any:
+    from orders_lakehouse.serving.alerts import DeliveryState
+
+    settings = _settings(storage=args.storage, alerts_state_path=args.state)
+    return DeliveryState(settings.delivery_state_path)
+
+
+def _retry(args: argparse.Namespace) -> int:
+    try:
+        state = _state(args)
+    except (ValidationError, SettingsError) as error:
+        log.error("invalid settings: %s", error)
+        return 2
+    ids = state.retry(args.ids)
+    unknown = sorted(set(args.ids or ()) - set(ids))
+    print(f"{len(ids)} dead-lettered alert(s) put back to pending")
+    for alert_id in unknown:
+        log.error("alert %s is not dead-lettered", alert_id)
+    return 1 if unknown else 0
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    try:
+        state = _state(args)
+    except (ValidationError, SettingsError) as error:
+        log.error("invalid settings: %s", error)
+        return 2
+    for letter in state.dead_letters():
+        print(f"{letter.alert_id}\tHTTP {letter.http_status}\t{letter.at}\t{letter.reason}")
+    return 0
+
+
 def _deliver(args: argparse.Namespace) -> int:
     import httpx
 
@@ -77,6 +126,7 @@ def _deliver(args: argparse.Namespace) -> int:
     from orders_lakehouse.serving.backends.base import BackendError
     from orders_lakehouse.serving.backends.factory import build_backend
 
+    quiet_http_loggers()
     try:
         settings = _settings(
             storage=args.storage,
@@ -86,30 +136,54 @@ def _deliver(args: argparse.Namespace) -> int:
         )
         settings.check_alerts()
     except (ValidationError, SettingsError) as error:
-        log.error("invalid settings: %s", error)
+        # pydantic's message echoes the input: never print a webhook URL.
+        log.error("invalid settings: %s", redact(str(error), args.webhook_url))
         return 2
+    secrets = _secrets(settings)
+    failures = 0
     with httpx.Client(timeout=settings.alerts_timeout_seconds) as client:
         deliverer = AlertDeliverer(
-            build_backend(settings),
-            build_sink(settings, client),
-            DeliveryState.load(settings.delivery_state_path),
+            build_backend(settings), build_sink(settings, client), DeliveryState(settings.delivery_state_path)
         )
         while True:
             try:
                 report = deliverer.deliver_pending()
-            except BackendError as error:  # e.g. gold_order_alerts not written yet
-                log.error("cannot read alerts: %s", error)
+            except KeyboardInterrupt:
+                return 130
+            except (BackendError, Exception) as error:  # noqa: BLE001 - --follow must outlive any error
+                failures += 1
+                kind = "cannot read alerts" if isinstance(error, BackendError) else "delivery round failed"
+                log.error("%s: %s: %s", kind, type(error).__name__, redact(str(error), *secrets))
                 if not args.follow:
                     return 1
-                time.sleep(args.interval)
+                if not _sleep(_backoff(args.interval, failures)):
+                    return 1
                 continue
-            print(
-                f"delivered {len(report.delivered)}, rejected {len(report.rejected)}, "
-                f"already done {report.skipped}" + (f", stopped: {report.error}" if report.error else "")
-            )
+            failures = 0
+            print(report.summary())
             if not args.follow:
                 return 0 if report.ok else 1
-            try:
-                time.sleep(args.interval)
-            except KeyboardInterrupt:  # Ctrl-C between rounds: a clean stop, state already saved
+            if not _sleep(args.interval):  # Ctrl-C between rounds: a clean stop, state already saved
                 return 0 if report.ok else 1
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [str(settings.alerts_webhook_url) if settings.alerts_webhook_url else None]
+    for secret in (settings.alerts_webhook_secret, settings.azure_monitor_token, settings.azure_client_secret):
+        values.append(secret.get_secret_value() if secret else None)
+    return [value for value in values if value]
+
+
+def _backoff(interval: float, failures: int) -> float:
+    """Wait after the n-th failed round in a row: doubling from ``interval``, capped, jittered."""
+    ceiling = min(interval * 2 ** (failures - 1), FOLLOW_BACKOFF_MAX_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _sleep(seconds: float) -> bool:
+    """Sleep; False when interrupted (Ctrl-C)."""
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        return False
+    return True

@@ -122,6 +122,10 @@ ORDER_ALERTS = GoldTable(
 # The pipeline event log (localdlt: <storage>/system/events; Databricks: the event_log table).
 EVENT_LOG = GoldTable("event_log", _same("timestamp", "event_type", "details"), time_field="timestamp")
 
+# Read only for the latency figure (event time vs when its data file was committed): the event
+# time of Silver's rows and nothing else (docs/serving.md, "Latency").
+SILVER_EVENTS = GoldTable("silver_order_events", _same("event_time"), time_field="event_time")
+
 GOLD_TABLES: tuple[GoldTable, ...] = (
     FACT_ORDERS,
     SALES_PER_MINUTE,

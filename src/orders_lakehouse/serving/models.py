@@ -251,12 +251,49 @@ class DataQuality(BaseModel):
     datasets: list[DatasetQuality]
 
 
-class Health(BaseModel):
-    """``/health``."""
+class Liveness(BaseModel):
+    """``/health/live``: the process answers (no store is touched)."""
 
-    status: str = Field(description="ok when every Gold table is readable, else degraded")
+    status: str = "ok"
+
+
+class Health(BaseModel):
+    """``/health/ready``."""
+
+    status: str = Field(description="ok when every Gold table is readable and fresh enough, else degraded")
     backend: str
     tables: dict[str, bool]
+    stale: list[str] = Field(default_factory=list, description="tables whose last commit is too old")
+
+
+class LayerLatency(BaseModel):
+    """p95 / p50 of event time -> visible in a layer, over the recent events of the latest commits."""
+
+    p50_seconds: float | None
+    p95_seconds: float | None
+    events: int
+
+
+class Latency(BaseModel):
+    """``/latency``: how long events take to become visible in Silver and in Gold (see docs/serving.md)."""
+
+    window_minutes: int
+    silver: LayerLatency
+    gold: LayerLatency
+    available: bool = Field(description="false when the backend cannot measure it (databricks)")
+
+
+class Summary(BaseModel):
+    """``/summary``: everything the dashboard shows, in one answer (one request per refresh)."""
+
+    sales: SalesPerMinute
+    payments: PaymentHealth
+    funnel: StatusFunnel
+    sla: FulfillmentSla
+    products: TopProducts
+    quality: DataQuality
+    alerts: Alerts
+    latency: Latency
 
 
 class DashboardConfig(BaseModel):
@@ -266,20 +303,50 @@ class DashboardConfig(BaseModel):
     auth_required: bool
 
 
-class ErrorDetail(BaseModel):
-    """Body of every 4xx/5xx answer raised by the API itself."""
+class FieldError(BaseModel):
+    """One offending request parameter of a 422."""
 
-    detail: str
+    loc: list[str | int] = Field(description='where, e.g. ["query", "minutes"]')
+    msg: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    """Body of every 4xx/5xx answer of the API: one shape everywhere."""
+
+    code: str = Field(description="stable word: invalid_request, unauthorized, forbidden, not_found, "
+                      "invalid_parameter, backend_failed, unavailable, internal_error")
+    detail: str = Field(description="one human-readable sentence (never a traceback)")
+    errors: list[FieldError] | None = Field(None, description="the offending parameters (422 only)")
+
+
+_ERRORS: dict[int, tuple[str, str, str]] = {
+    304: ("", "not modified: the ETag in If-None-Match is still current (no body)", ""),
+    400: ("invalid_request", "parameters that contradict each other",
+          "since (2026-11-29T10:05:00+00:00) must be before until (2026-11-29T10:00:00+00:00)"),
+    401: ("unauthorized", "missing bearer token", "missing bearer token"),
+    403: ("forbidden", "invalid bearer token", "invalid bearer token"),
+    404: ("not_found", "not found", "order 'o-404' not found"),
+    422: ("invalid_parameter", "a parameter out of its bounds, malformed or unknown",
+          "query minutes: Input should be less than or equal to 1440"),
+    502: ("backend_failed", "the store answered with an error, or its data has an unexpected shape",
+          "table 'fact_orders' cannot be read: Invalid JSON in log record"),
+    503: ("unavailable", "a table does not exist yet or the store is unreachable (Retry-After)",
+          "table 'gold_status_funnel' is not available: has the pipeline run yet?"),
+}
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` entries for the given status codes (shared by the routers)."""
-    reasons = {
-        400: "parameters that contradict each other (e.g. since after until)",
-        401: "missing bearer token",
-        403: "invalid bearer token",
-        404: "not found",
-        502: "the SQL warehouse query failed",
-        503: "the Gold table does not exist yet",
-    }
-    return {code: {"model": ErrorDetail, "description": reasons[code]} for code in codes}
+    """OpenAPI ``responses`` entries (schema, description, example) for the given status codes."""
+    responses: dict[int | str, dict[str, object]] = {}
+    for code in codes:
+        word, description, example = _ERRORS[code]
+        if code == 304:
+            responses[code] = {"description": description}
+            continue
+        responses[code] = {
+            "model": ErrorDetail,
+            "description": description,
+            "content": {"application/json": {"example": {"code": word, "detail": example}}},
+        }
+    return responses

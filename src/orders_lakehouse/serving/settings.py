@@ -7,6 +7,8 @@ read at import time: :func:`get_settings` builds it once, and tests override tha
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_TOKEN_LENGTH = 16
 DEFAULT_EVENT_LOG_NAME = "orders_event_log"  # event_log.name of resources/orders.pipeline.yml
+# Set by the Databricks Apps runtime in every app's environment (app-runtime docs).
+DATABRICKS_APPS_ENV = ("DATABRICKS_APP_NAME", "DATABRICKS_APP_PORT")
 
 
 class SettingsError(ValueError):
@@ -37,6 +41,9 @@ class Settings(BaseSettings):
     # --- API ---
     env: Literal["dev", "staging", "prod"] = Field("prod", description="dev disables token auth")
     token: SecretStr | None = Field(None, description="Bearer token required outside dev")
+    token_previous: SecretStr | None = Field(
+        None, description="the token being rotated out: also accepted until it is removed"
+    )
     auth: Literal["token", "databricks_app"] = Field(
         "token",
         description="databricks_app: the Databricks Apps proxy authenticates users (X-Forwarded-* headers)",
@@ -44,6 +51,16 @@ class Settings(BaseSettings):
     backend: Literal["local", "databricks"] = "local"
     storage: Path | None = Field(None, description="localdlt storage root (local backend)")
     dashboard_refresh_seconds: int = Field(5, ge=1, le=300)
+    docs_enabled: bool | None = Field(None, description="/docs and /openapi.json; default: on in dev only")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed to call the API from a browser (none by default)"
+    )
+    ready_max_staleness_seconds: float | None = Field(
+        None, gt=0, description="/health/ready answers 503 when a Gold table's last commit is older"
+    )
+    cache_check_seconds: float = Field(
+        1.0, ge=0, le=60, description="how often a Delta table's version is checked (local backend)"
+    )
 
     # --- Databricks backend (auth: the SDK's own env/profile resolution) ---
     databricks_warehouse_id: str | None = None
@@ -58,8 +75,11 @@ class Settings(BaseSettings):
 
     # --- alert delivery ---
     alerts_sink: Literal["webhook", "azure_monitor"] | None = None
-    alerts_state_path: Path | None = Field(None, description="JSON file of delivered alert ids")
+    alerts_state_path: Path | None = Field(None, description="SQLite database of delivery state")
     alerts_webhook_url: HttpUrl | None = None
+    alerts_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key: webhook bodies carry X-Orders-Signature (required for webhook)"
+    )
     alerts_max_attempts: int = Field(5, ge=1, le=20)
     alerts_backoff_seconds: float = Field(1.0, gt=0, le=60, description="first retry delay, doubles")
     alerts_backoff_max_seconds: float = Field(30.0, gt=0, le=600)
@@ -86,13 +106,51 @@ class Settings(BaseSettings):
         return self
 
     def check_api(self) -> None:
-        """Refuse to serve the API without a proper token outside dev (raises :class:`SettingsError`)."""
-        if self.env == "dev" or self.auth == "databricks_app":
+        """Refuse to serve the API without a proper token outside dev (raises :class:`SettingsError`).
+
+        ``auth="databricks_app"`` trusts the Databricks Apps proxy's identity headers, so it is
+        refused unless the process runs inside Databricks Apps (its runtime's environment is set):
+        anywhere else anybody could send those headers.
+        """
+        if self.auth == "databricks_app":
+            missing = [name for name in DATABRICKS_APPS_ENV if not os.environ.get(name)]
+            if missing:
+                raise SettingsError(
+                    "auth='databricks_app' is only allowed inside Databricks Apps "
+                    f"({', '.join(missing)} not set); use auth='token' elsewhere"
+                )
             return
+        if self.env == "dev":
+            return
+        for name in ("token", "token_previous"):
+            value: SecretStr | None = getattr(self, name)
+            if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+                raise SettingsError(f"{name} must be at least {MIN_TOKEN_LENGTH} characters")
         if self.token is None:
             raise SettingsError(f"token is required when env is {self.env!r} (set ORDERS_API_TOKEN)")
-        if len(self.token.get_secret_value()) < MIN_TOKEN_LENGTH:
-            raise SettingsError(f"token must be at least {MIN_TOKEN_LENGTH} characters")
+
+    def check_bind(self, host: str) -> None:
+        """Refuse to listen beyond loopback without auth (dev mode): raises :class:`SettingsError`."""
+        if self.auth_required or self.auth == "databricks_app":
+            return
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise SettingsError(
+                f"dev mode has no auth: it listens on loopback only, not {host!r} "
+                "(use 127.0.0.1, or set ORDERS_API_TOKEN and leave dev mode)"
+            )
+
+    def accepted_tokens(self) -> list[bytes]:
+        """The bearer tokens accepted now: the current one and, during a rotation, the previous one."""
+        return [t.get_secret_value().encode() for t in (self.token, self.token_previous) if t is not None]
+
+    @property
+    def docs_on(self) -> bool:
+        """Whether /docs and /openapi.json are served (explicit setting, else only in dev)."""
+        return self.docs_enabled if self.docs_enabled is not None else self.env == "dev"
 
     def check_alerts(self) -> None:
         """Refuse to deliver alerts without a complete sink configuration (raises :class:`SettingsError`)."""
@@ -102,6 +160,11 @@ class Settings(BaseSettings):
             raise SettingsError("alerts_state_path is required when there is no local storage")
         if self.alerts_sink == "webhook" and self.alerts_webhook_url is None:
             raise SettingsError("alerts_webhook_url is required for alerts_sink='webhook'")
+        if self.alerts_sink == "webhook" and self.alerts_webhook_secret is None:
+            raise SettingsError(
+                "alerts_webhook_secret is required for alerts_sink='webhook' (payloads are HMAC-signed; "
+                "ORDERS_API_ALERTS_WEBHOOK_SECRET)"
+            )
         if self.alerts_sink == "azure_monitor":
             missing = [
                 name
@@ -132,11 +195,11 @@ class Settings(BaseSettings):
 
     @property
     def delivery_state_path(self) -> Path:
-        """Where delivered alert ids are kept (default: ``<storage>/consumers/alert-delivery.json``)."""
+        """Where delivery state is kept (default: ``<storage>/consumers/alert-delivery.sqlite``)."""
         if self.alerts_state_path is not None:
             return self.alerts_state_path
         assert self.storage is not None
-        return self.storage / "consumers" / "alert-delivery.json"
+        return self.storage / "consumers" / "alert-delivery.sqlite"
 
     @property
     def auth_required(self) -> bool:

@@ -18,7 +18,11 @@ def build_sink(settings: Settings, client: httpx.Client) -> Sink:
         "backoff_max": settings.alerts_backoff_max_seconds,
     }
     if settings.alerts_sink == "webhook":
-        return WebhookSink(client, str(settings.alerts_webhook_url), **retry)
+        assert settings.alerts_webhook_secret is not None  # checked by check_alerts
+        return WebhookSink(
+            client, str(settings.alerts_webhook_url), secret=settings.alerts_webhook_secret.get_secret_value(),
+            **retry,
+        )
     if settings.azure_monitor_token is not None:
         tokens: StaticToken | ClientCredentialsToken = StaticToken(
             settings.azure_monitor_token.get_secret_value()

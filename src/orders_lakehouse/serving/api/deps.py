@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from orders_lakehouse.serving.api.errors import NotModifiedError
 from orders_lakehouse.serving.backends.base import Backend
+from orders_lakehouse.serving.gold import GoldTable
 from orders_lakehouse.serving.settings import Settings
 
 
@@ -41,29 +46,70 @@ def require_token(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Refuse the request unless it carries the configured bearer token (outside dev).
+    """Refuse the request unless it carries an accepted bearer token (outside dev).
 
-    With ``auth="databricks_app"`` the platform's proxy authenticates users; a request without the
-    identity headers it adds did not come through it and is refused.
+    During a rotation both ``token`` and ``token_previous`` are accepted. With
+    ``auth="databricks_app"`` (allowed only inside Databricks Apps) the platform's proxy
+    authenticates users; a request without the identity headers it adds is refused.
     """
-    if settings.env == "dev":
-        return
     if settings.auth == "databricks_app":
         if not any(request.headers.get(name) for name in FORWARDED_USER_HEADERS):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, "no user identity from the Databricks Apps proxy"
             )
         return
+    if settings.env == "dev":
+        return
     if credentials is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    assert settings.token is not None  # guaranteed by Settings validation outside dev
-    # Constant-time comparison: the token is a shared secret.
-    if not secrets.compare_digest(
-        credentials.credentials.encode(), settings.token.get_secret_value().encode()
-    ):
+    given = credentials.credentials.encode()
+    # Constant-time comparison against every accepted token (no early exit on the first match).
+    matches = [secrets.compare_digest(given, accepted) for accepted in settings.accepted_tokens()]
+    if not any(matches):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid bearer token")
 
 
 Authorized = Depends(require_token)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_query_parameters(request: Request) -> None:
+    """422 for a query parameter the route does not declare (a typo must not be silently ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
+             for name in dict.fromkeys(unknown)]
+        )
+
+
+def conditional(*tables: GoldTable) -> Callable[..., None]:
+    """A dependency: ``ETag`` from the versions of ``tables``; 304 when ``If-None-Match`` matches.
+
+    The tag is checked before anything is read, so an unchanged table costs one version check.
+    """
+
+    def check(request: Request, response: Response, backend: BackendDep) -> None:
+        versions = backend.versions(tables)
+        if versions is None:  # the backend cannot tell cheaply (Databricks): no validator
+            return
+        etag = '"' + ";".join(f"{name}@{version}" for name, version in sorted(versions.items())) + '"'
+        response.headers["Cache-Control"] = "no-cache"  # browsers revalidate: a 304 costs nothing
+        if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+            raise NotModifiedError(etag)
+        response.headers["ETag"] = etag
+
+    return check

@@ -178,6 +178,10 @@ class DeltaCache:
         data = pa.concat_tables(parts) if parts else snapshot.dataset.schema.empty_table().select(columns)
         return data.filter(expression) if expression is not None else data
 
+    def file_column(self, fragment: pads.Fragment, column: str) -> list[Any]:
+        """The values of one column of one data file (cached by file path)."""
+        return self._file(fragment, [column]).column(column).to_pylist()
+
     def _file(self, fragment: pads.Fragment, columns: list[str]) -> pa.Table:
         key = (fragment.path, tuple(columns))
         cached = self._files.get(key)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import operator
+from datetime import datetime
 from functools import reduce
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 
+from orders_lakehouse.serving import models
 from orders_lakehouse.serving.backends.base import Filter, Query, TableUnavailableError
 from orders_lakehouse.serving.backends.delta_cache import DeltaCache, Snapshot, VanishedFileError
-from orders_lakehouse.serving.gold import EVENT_LOG, GOLD_TABLES, GoldTable
+from orders_lakehouse.serving.gold import EVENT_LOG, FACT_ORDERS, GOLD_TABLES, SILVER_EVENTS, GoldTable
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,26 @@ class LocalDeltaBackend:
         if table is EVENT_LOG:
             return self.storage / "system" / "events"
         return self.storage / "tables" / table.name
+
+    def commit_times(self, tables: tuple[GoldTable, ...]) -> dict[str, datetime | None]:
+        """When each table was last committed (None when it does not exist)."""
+        result: dict[str, datetime | None] = {}
+        for table in tables:
+            try:
+                result[table.name] = self.snapshot(table).commit_time
+            except TableUnavailableError:
+                result[table.name] = None
+        return result
+
+    def latency(self, window_minutes: int) -> models.Latency:
+        """Event time -> visible in Silver / in Gold over the latest ``window_minutes`` of commits."""
+        from orders_lakehouse.serving.latency import measure
+
+        silver, gold = self.snapshot(SILVER_EVENTS), self.snapshot(FACT_ORDERS)
+        key = ("latency", silver.version, gold.version, window_minutes)
+        return self.cache.result(
+            key, lambda: measure(self.cache, silver, self.path(FACT_ORDERS), window_minutes)
+        )
 
     def snapshot(self, table: GoldTable) -> Snapshot:
         """The current snapshot of ``table`` (raises :class:`TableUnavailableError`)."""

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from orders_lakehouse.serving import models, records
-from orders_lakehouse.serving.api.deps import Authorized, BackendDep
+from orders_lakehouse.serving import gold, models, records
+from orders_lakehouse.serving.api.deps import Authorized, BackendDep, conditional
+from orders_lakehouse.serving.api.params import BOUNDS, BoundedDatetime
 
 router = APIRouter(
-    tags=["alerts"], dependencies=[Authorized], responses=models.error_responses(401, 403, 502, 503)
+    tags=["alerts"],
+    dependencies=[Authorized],
+    responses=models.error_responses(304, 401, 403, 422, 502, 503),
 )
 
 
-@router.get("/alerts", response_model=models.Alerts)
+@router.get(
+    "/alerts",
+    response_model=models.Alerts,
+    operation_id="listAlerts",
+    dependencies=[Depends(conditional(gold.ORDER_ALERTS))],
+)
 def list_alerts(
     backend: BackendDep,
     since: Annotated[
-        datetime | None, Query(description="only alerts whose window starts at or after this")
+        BoundedDatetime, Query(description=f"only alerts whose window starts at or after this, {BOUNDS}")
     ] = None,
     rule: models.AlertRule | None = None,
     severity: models.Severity | None = None,

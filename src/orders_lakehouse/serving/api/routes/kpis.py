@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from orders_lakehouse.serving import kpis, models
-from orders_lakehouse.serving.api.deps import Authorized, BackendDep
+from orders_lakehouse.serving import gold, kpis, models
+from orders_lakehouse.serving.api.deps import Authorized, BackendDep, conditional
+from orders_lakehouse.serving.api.params import BoundedDate, Minutes, Since, Until
 
 router = APIRouter(
     prefix="/kpis",
     tags=["kpis"],
     dependencies=[Authorized],
-    responses=models.error_responses(400, 401, 403, 502, 503),
+    responses=models.error_responses(304, 400, 401, 403, 422, 502, 503),
 )
 
-Since = Annotated[datetime | None, Query(description="window start (RFC 3339; naive = UTC)")]
-Until = Annotated[datetime | None, Query(description="window end, exclusive")]
-Minutes = Annotated[
-    int, Query(ge=1, le=1440, description="window length when since/until are not both given")
-]
 
-
-@router.get("/sales-per-minute", response_model=models.SalesPerMinute)
+@router.get(
+    "/sales-per-minute",
+    response_model=models.SalesPerMinute,
+    operation_id="getSalesPerMinute",
+    dependencies=[Depends(conditional(gold.SALES_PER_MINUTE))],
+)
 def sales_per_minute(
     backend: BackendDep,
     since: Since = None,
@@ -44,7 +43,12 @@ def sales_per_minute(
     return kpis.sales_per_minute(backend, since=since, until=until, minutes=minutes, by=by, filters=filters)
 
 
-@router.get("/payment-health", response_model=models.PaymentHealth)
+@router.get(
+    "/payment-health",
+    response_model=models.PaymentHealth,
+    operation_id="getPaymentHealth",
+    dependencies=[Depends(conditional(gold.PAYMENT_HEALTH))],
+)
 def payment_health(
     backend: BackendDep,
     since: Since = None,
@@ -62,17 +66,27 @@ def payment_health(
     )
 
 
-@router.get("/status-funnel", response_model=models.StatusFunnel)
+@router.get(
+    "/status-funnel",
+    response_model=models.StatusFunnel,
+    operation_id="getStatusFunnel",
+    dependencies=[Depends(conditional(gold.STATUS_FUNNEL))],
+)
 def status_funnel(backend: BackendDep) -> models.StatusFunnel:
     """How many orders are in each status now."""
     return kpis.status_funnel(backend)
 
 
-@router.get("/fulfillment-sla", response_model=models.FulfillmentSla)
+@router.get(
+    "/fulfillment-sla",
+    response_model=models.FulfillmentSla,
+    operation_id="getFulfillmentSla",
+    dependencies=[Depends(conditional(gold.FULFILLMENT_SLA))],
+)
 def fulfillment_sla(
     backend: BackendDep,
-    since: Annotated[date | None, Query(description="first delivery date")] = None,
-    until: Annotated[date | None, Query(description="last delivery date, inclusive")] = None,
+    since: Annotated[BoundedDate, Query(description="first delivery date")] = None,
+    until: Annotated[BoundedDate, Query(description="last delivery date, inclusive")] = None,
     days: Annotated[
         int, Query(ge=1, le=366, description="range length when since/until are not both given")
     ] = 7,
@@ -82,7 +96,12 @@ def fulfillment_sla(
     return kpis.fulfillment_sla(backend, since=since, until=until, days=days, carrier=carrier)
 
 
-@router.get("/top-products", response_model=models.TopProducts)
+@router.get(
+    "/top-products",
+    response_model=models.TopProducts,
+    operation_id="getTopProducts",
+    dependencies=[Depends(conditional(gold.TOP_PRODUCTS))],
+)
 def top_products(
     backend: BackendDep,
     by: models.ProductRanking = models.ProductRanking.revenue,

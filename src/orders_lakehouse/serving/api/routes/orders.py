@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
-from orders_lakehouse.serving import models, records
-from orders_lakehouse.serving.api.deps import Authorized, BackendDep
+from orders_lakehouse.serving import gold, models, records
+from orders_lakehouse.serving.api.deps import Authorized, BackendDep, conditional
 
 router = APIRouter(
     prefix="/orders",
     tags=["orders"],
     dependencies=[Authorized],
-    responses=models.error_responses(401, 403, 404, 502, 503),
+    responses=models.error_responses(304, 401, 403, 404, 422, 502, 503),
 )
 
 
-@router.get("/{order_id}", response_model=models.OrderStatus)
+@router.get(
+    "/{order_id}",
+    response_model=models.OrderStatus,
+    operation_id="getOrder",
+    dependencies=[Depends(conditional(gold.FACT_ORDERS))],
+)
 def get_order(
     backend: BackendDep,
     order_id: Annotated[
