@@ -12,9 +12,11 @@ PYTEST_ARGS ?=
 setup:
 	@scripts/setup.sh
 
+# The reliability scenarios are too slow for the suite: `make test` deselects them and
+# `make reliability` runs them (CI runs both).
 test: setup
 	@scripts/setup-browser.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not reliability" $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m orders_lakehouse.devstack.demo $(if $(DURATION),--duration $(DURATION)) --source $(SOURCE) $(DEMO_ARGS)
@@ -33,8 +35,11 @@ kafka-down:
 bench: setup
 	$(PY) -m bench
 
+# Fault injection (docs/RELIABILITY.md): kill -9 loops (files, Kafka), landing-folder hazards,
+# storage faults (the full disk mounts a tmpfs: run as root). Ends with the ledger's one line:
+# faults=N survived=N lost=0 duplicated=0 events_missing=0
 reliability: setup
-	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
+	$(PY) -m pytest -m reliability tests/reliability tests/cluster $(PYTEST_ARGS)
 
 clean:
 	rm -rf .cache/kafka demo-output spark-warehouse
