@@ -68,8 +68,9 @@ flow_body: _INSERT ONCE? _INTO ONCE? name (_BY _NAME)? query -> insert_into
 // ---- AUTO CDC INTO / APPLY CHANGES INTO
 cdc_statement: cdc_into
 cdc_into: (_AUTO _CDC | _APPLY _CHANGES) ONCE? _INTO name cdc_clauses
-cdc_clauses: _FROM cdc_source _KEYS paren_names ignore_null? delete_when? truncate_when? sequence_by
-             columns? stored_as? track_history?
+cdc_clauses: _FROM cdc_source _KEYS paren_names _cdc_before sequence_by _cdc_after
+_cdc_before: ignore_null? delete_when? truncate_when?
+_cdc_after: columns? stored_as? track_history?
 cdc_source: STREAM "(" name ")"                 -> stream_source
           | STREAM name                         -> stream_source
           | name                                -> batch_source
