@@ -38,7 +38,7 @@ table_spec: "(" spec_item ("," spec_item)* ")"
 expectation.2: _CONSTRAINT ident _EXPECT paren_text violation?
 violation: _ON _VIOLATION _DROP _ROW            -> drop_row
          | _ON _VIOLATION _FAIL _UPDATE         -> fail_update
-table_constraint.1: _CONSTRAINT ident _any_token+
+table_constraint.1: (_CONSTRAINT ident)? CONSTRAINT_KIND _any_token*
 column_def: COLUMN_START _any_token*
 
 table_clause: _PARTITIONED _BY paren_names      -> partitioned_by
@@ -99,71 +99,72 @@ _tokens: (_any_token | ",")+
 _any_token: WORD | STRING | QUOTED_IDENT | NUMBER | OPERATOR | "." | "*" | "=" | paren_text
 query: QUERY
 
-ONCE: "ONCE"i
-STREAM: "STREAM"i
-PRIVATE: "PRIVATE"i
-TEMPORARY: "TEMPORARY"i
+ONCE: /ONCE\b/i
+STREAM: /STREAM\b/i
+PRIVATE: /PRIVATE\b/i
+TEMPORARY: /TEMPORARY\b/i
 
-_CREATE: "CREATE"i
-_OR: "OR"i
-_REFRESH: "REFRESH"i
-_REPLACE: "REPLACE"i
-_STREAMING: "STREAMING"i
-_INCREMENTAL: "INCREMENTAL"i
-_LIVE: "LIVE"i
-_TABLE: "TABLE"i
-_MATERIALIZED: "MATERIALIZED"i
-_VIEW: "VIEW"i
-_AS: "AS"i
-_FLOW: "FLOW"i
-_INSERT: "INSERT"i
-_INTO: "INTO"i
-_BY: "BY"i
-_NAME: "NAME"i
-_AUTO: "AUTO"i
-_CDC: "CDC"i
-_APPLY: "APPLY"i
-_CHANGES: "CHANGES"i
-_FROM: "FROM"i
-_KEYS: "KEYS"i
-_IGNORE: "IGNORE"i
-_NULL: "NULL"i
-_UPDATES: "UPDATES"i
-_DELETE: "DELETE"i
-_TRUNCATE: "TRUNCATE"i
-_WHEN: "WHEN"i
-_SEQUENCE: "SEQUENCE"i
-_COLUMNS: "COLUMNS"i
-_EXCEPT: "EXCEPT"i
-_STORED: "STORED"i
-_SCD: "SCD"i
-_TYPE: "TYPE"i
-_TRACK: "TRACK"i
-_HISTORY: "HISTORY"i
-_ON: "ON"i
-_CONSTRAINT: "CONSTRAINT"i
-_EXPECT: "EXPECT"i
-_VIOLATION: "VIOLATION"i
-_DROP: "DROP"i
-_ROW: "ROW"i
-_FAIL: "FAIL"i
-_UPDATE: "UPDATE"i
-_PARTITIONED: "PARTITIONED"i
-_CLUSTER: "CLUSTER"i
-_COMMENT: "COMMENT"i
-_TBLPROPERTIES: "TBLPROPERTIES"i
-_USING: "USING"i
-_LOCATION: "LOCATION"i
-_WITH: "WITH"i
-_FILTER: "FILTER"i
-_SCHEDULE: "SCHEDULE"i
-_SET: "SET"i
+_CREATE: /CREATE\b/i
+_OR: /OR\b/i
+_REFRESH: /REFRESH\b/i
+_REPLACE: /REPLACE\b/i
+_STREAMING: /STREAMING\b/i
+_INCREMENTAL: /INCREMENTAL\b/i
+_LIVE: /LIVE\b/i
+_TABLE: /TABLE\b/i
+_MATERIALIZED: /MATERIALIZED\b/i
+_VIEW: /VIEW\b/i
+_AS: /AS\b/i
+_FLOW: /FLOW\b/i
+_INSERT: /INSERT\b/i
+_INTO: /INTO\b/i
+_BY: /BY\b/i
+_NAME: /NAME\b/i
+_AUTO: /AUTO\b/i
+_CDC: /CDC\b/i
+_APPLY: /APPLY\b/i
+_CHANGES: /CHANGES\b/i
+_FROM: /FROM\b/i
+_KEYS: /KEYS\b/i
+_IGNORE: /IGNORE\b/i
+_NULL: /NULL\b/i
+_UPDATES: /UPDATES\b/i
+_DELETE: /DELETE\b/i
+_TRUNCATE: /TRUNCATE\b/i
+_WHEN: /WHEN\b/i
+_SEQUENCE: /SEQUENCE\b/i
+_COLUMNS: /COLUMNS\b/i
+_EXCEPT: /EXCEPT\b/i
+_STORED: /STORED\b/i
+_SCD: /SCD\b/i
+_TYPE: /TYPE\b/i
+_TRACK: /TRACK\b/i
+_HISTORY: /HISTORY\b/i
+_ON: /ON\b/i
+_CONSTRAINT: /CONSTRAINT\b/i
+_EXPECT: /EXPECT\b/i
+_VIOLATION: /VIOLATION\b/i
+_DROP: /DROP\b/i
+_ROW: /ROW\b/i
+_FAIL: /FAIL\b/i
+_UPDATE: /UPDATE\b/i
+_PARTITIONED: /PARTITIONED\b/i
+_CLUSTER: /CLUSTER\b/i
+_COMMENT: /COMMENT\b/i
+_TBLPROPERTIES: /TBLPROPERTIES\b/i
+_USING: /USING\b/i
+_LOCATION: /LOCATION\b/i
+_WITH: /WITH\b/i
+_FILTER: /FILTER\b/i
+_SCHEDULE: /SCHEDULE\b/i
+_SET: /SET\b/i
 
 // The query runs to the end of the statement; Spark parses it.
 QUERY: /(?is)(?:(?:SELECT|WITH|FROM|VALUES|TABLE)\b|\().*/
 SET_KEY: /[^\s=][^=]*?(?=\s*(=|$))/
 SET_VALUE: /(?s)\S.*/
-COLUMN_START: /(?i)(?!(CONSTRAINT|PRIMARY|FOREIGN)\b)([A-Za-z_][A-Za-z0-9_]*|`(?:[^`]|``)+`)/
+CONSTRAINT_KIND: /(?i)(PRIMARY|FOREIGN|CHECK)\b/
+COLUMN_START: /(?i)(?!(CONSTRAINT|PRIMARY|FOREIGN|CHECK)\b)([A-Za-z_][A-Za-z0-9_]*|`(?:[^`]|``)+`)/
 EXPR_WORD: /(?i)(?!(__CDC_WORDS__)\b)[A-Za-z_][A-Za-z0-9_]*/
 WORD: /[A-Za-z_][A-Za-z0-9_]*/
 QUOTED_IDENT: /`(?:[^`]|``)+`/

@@ -194,8 +194,10 @@ def _syntax_error(exc: UnexpectedInput, text: str, location: SqlLocation) -> Sql
         found = "end of statement"
         word = ""
     else:
-        where = SqlText(text, location).location_at(line, column - 1)
         pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else exc.token.start_pos  # type: ignore[union-attr]
+        while pos and pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] == "_") and text[pos].isalnum():
+            pos, column = pos - 1, column - 1  # point at the start of the word, not inside it
+        where = SqlText(text, location).location_at(line, column - 1)
         word_match = re.match(r"[A-Za-z_][A-Za-z0-9_]*|\S", text[pos:] if pos is not None else "")
         word = word_match.group(0) if word_match else ""
         found = repr(word) if word else "end of statement"
