@@ -45,8 +45,9 @@ def test_two_concurrent_deliverer_processes_send_each_alert_exactly_once(
     httpserver.expect_request("/hook", method="POST").respond_with_handler(slow_receiver)
     state = tmp_path / "shared.sqlite"
     env = {**os.environ, "ORDERS_API_ALERTS_WEBHOOK_SECRET": SIGNING_SECRET}
-    command = [sys.executable, "-m", "orders_lakehouse.cli", "alerts", "deliver", "--storage", str(gold_storage),
-               "--sink", "webhook", "--webhook-url", httpserver.url_for("/hook"), "--state", str(state)]
+    command = [sys.executable, "-m", "orders_lakehouse.cli", "alerts", "deliver",
+               "--storage", str(gold_storage), "--sink", "webhook",
+               "--webhook-url", httpserver.url_for("/hook"), "--state", str(state)]
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(2)]
     outputs = [process.communicate(timeout=120) for process in processes]

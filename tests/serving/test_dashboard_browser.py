@@ -1,7 +1,9 @@
 """The dashboard in a real headless Chromium (Debian's, never downloaded) over the real server.
 
 The server is started the way a user starts it (``orders-lakehouse serve``, uvicorn) on a free
-port over the fixture Gold tables, with token auth on; the page gets the token via ``#token=``.
+port over the fixture Gold tables, with token auth on; the page gets the token via ``#token=`` or
+from its token prompt. ``$CHROMIUM`` names the browser (default ``/usr/bin/chromium``); without
+it these tests fail with the command that installs it (they never skip).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import httpx
 import pytest
 from serving_gold_fixture import API_TOKEN
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -30,8 +32,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
+HOW_TO_INSTALL = (
+    f"the browser tests need Chromium at {CHROMIUM}: run `scripts/setup-browser.sh` "
+    "(apt-get install -y chromium, as root) or set CHROMIUM=/path/to/chromium"
 )
 
 
@@ -46,7 +49,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read().decode()}")
         try:
-            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
+            if httpx.get(url + "/health/live", timeout=0.5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -93,6 +96,8 @@ def server_url(gold_storage: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(HOW_TO_INSTALL, pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -116,14 +121,44 @@ def _tile(page: object, test_id: str) -> tuple[str, str]:
     return element.get_attribute("data-value"), element.inner_text().replace("\xa0", " ")
 
 
-def test_dashboard_without_token_says_why(browser: object, server_url: str) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+def _api_calls(page: object) -> list[tuple[str, int]]:
+    """(path?query, status) of every API answer the page receives, in order (static files left out)."""
+    calls: list[tuple[str, int]] = []
+
+    def record(response: object) -> None:
+        url = response.url.split("/", 3)[3]  # type: ignore[attr-defined]
+        if not url.startswith("static/") and url not in ("", "favicon.ico"):
+            calls.append(("/" + url, response.status))  # type: ignore[attr-defined]
+
+    page.on("response", record)  # type: ignore[attr-defined]
+    return calls
+
+
+def test_dashboard_without_token_prompts_for_it(browser: object, server_url: str) -> None:
+    page = browser.new_page(locale="en-US", timezone_id="UTC")  # type: ignore[attr-defined]
+    calls = _api_calls(page)
     page.goto(server_url + "/")
     page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 1")
-    errors = page.evaluate("window.dashboard.errors")
-    assert len(errors) == 7
-    assert "/kpis/status-funnel: HTTP 401 missing bearer token" in errors
-    assert page.locator('[data-testid="status"]').get_attribute("class") == "error"
+    assert page.evaluate("window.dashboard.errors") == [
+        "/summary?minutes=60&alerts=20: HTTP 401 missing bearer token"
+    ]
+    prompt = page.locator('[data-testid="token-prompt"]')
+    assert prompt.is_visible()
+    assert page.locator("#token-reason").inner_text() == "This dashboard needs the API token."
+    assert page.locator('[data-testid="status"]').inner_text() == "waiting for a valid token"
+    # A wrong token: refused (403), the prompt says so.
+    page.fill('[data-testid="token-input"]', "not-the-token-at-all")
+    page.click('[data-testid="token-submit"]')
+    page.wait_for_function("window.dashboard.refreshes >= 2")
+    assert page.locator("#token-reason").inner_text() == "The API refused this token: enter a valid one."
+    # The right one: the numbers appear and the prompt goes away.
+    page.fill('[data-testid="token-input"]', API_TOKEN)
+    page.click('[data-testid="token-submit"]')
+    page.wait_for_function("window.dashboard.refreshes >= 3")
+    assert page.evaluate("window.dashboard.errors") == []
+    assert not prompt.is_visible()
+    assert _tile(page, "tile-orders") == ("7", "7")
+    assert [status for path, status in calls if path.startswith("/summary")] == [401, 403, 200]
     page.close()
 
 
@@ -137,10 +172,17 @@ def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str, tm
     # screenshot's "updated hh:mm:ss" is the same on every run, so docs/img stays unchanged.
     page.clock.install(time=datetime(2026, 11, 29, 10, 4, 59, tzinfo=UTC))
     page.clock.pause_at(datetime(2026, 11, 29, 10, 5, tzinfo=UTC))  # time stands still until run_for
+    calls = _api_calls(page)
     page.goto(f"{server_url}/#token={API_TOKEN}")
     page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 1")
     page.clock.run_for(2_000)  # ORDERS_API_DASHBOARD_REFRESH_SECONDS=2: one periodic refresh
     page.wait_for_function("window.dashboard.refreshes >= 2")
+    # One request per refresh (was seven); the second is revalidated by ETag: 304, nothing resent.
+    assert calls == [
+        ("/dashboard-config", 200),
+        ("/summary?minutes=60&alerts=20", 200),
+        ("/summary?minutes=60&alerts=20", 304),
+    ]
     assert page.evaluate("window.dashboard.errors") == []
     assert console_errors == []
     assert page.url == f"{server_url}/"  # token taken out of the address bar
@@ -152,6 +194,9 @@ def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str, tm
     assert _tile(page, "tile-approval") == ("0.75", "75,0%")
     assert _tile(page, "tile-dq-failed") == ("2", "2")
     assert _tile(page, "tile-alerts") == ("3", "3")
+    # The fixture has no Silver table: no latency to show, and no error for it.
+    assert _tile(page, "tile-latency-silver") == ("", "–")
+    assert _tile(page, "tile-latency-gold") == ("", "–")
 
     charts = page.evaluate(CHART_DATA)
     assert charts["sales"] == {

@@ -1,5 +1,6 @@
-// Live dashboard over the read-only API: fetches the KPIs, data quality and alerts every few
-// seconds and updates the charts in place. No framework; Chart.js is vendored (no CDN).
+// Live dashboard over the read-only API: one request to /summary every few seconds (the browser
+// revalidates it with its ETag, so an unchanged lakehouse costs a 304), charts updated in place.
+// No framework; Chart.js is vendored (no CDN). A 401/403 shows a token prompt.
 "use strict";
 
 const brl = new Intl.NumberFormat("pt-BR", { style: "currency", currency: "BRL" });
@@ -17,17 +18,38 @@ function apiToken() {
   return localStorage.getItem("ordersApiToken");
 }
 
+class AuthError extends Error {}
+
 async function getJson(path) {
   const headers = { Accept: "application/json" };
   const token = apiToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { headers });
+  // "no-cache": always ask the server, which answers 304 while the tables' versions are unchanged.
+  const response = await fetch(path, { headers, cache: "no-cache" });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
-    throw new Error(`${path}: HTTP ${response.status} ${detail}`);
+    const detail = typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`;
+    const error = response.status === 401 || response.status === 403 ? AuthError : Error;
+    throw new error(`${path}: HTTP ${response.status} ${detail}`);
   }
   return body;
+}
+
+function showTokenPrompt(reason) {
+  const prompt = document.getElementById("token-prompt");
+  document.getElementById("token-reason").textContent = reason;
+  prompt.hidden = false;
+  document.getElementById("token-input").focus();
+}
+
+function setupTokenPrompt() {
+  document.getElementById("token-prompt").addEventListener("submit", (event) => {
+    event.preventDefault();
+    localStorage.setItem("ordersApiToken", document.getElementById("token-input").value.trim());
+    document.getElementById("token-input").value = "";
+    document.getElementById("token-prompt").hidden = true;
+    refresh();
+  });
 }
 
 function newChart(id, type, options = {}) {
@@ -111,6 +133,13 @@ function renderQuality(quality) {
   setTile("tile-dq-failed", failed, integer.format(failed));
 }
 
+const seconds = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(1)} s`);
+
+function renderLatency(latency) {
+  setTile("tile-latency-silver", latency.silver.p95_seconds, seconds(latency.silver.p95_seconds));
+  setTile("tile-latency-gold", latency.gold.p95_seconds, seconds(latency.gold.p95_seconds));
+}
+
 function renderAlerts(alerts) {
   setTile("tile-alerts", alerts.count, integer.format(alerts.count));
   const body = document.querySelector('[data-testid="alerts-table"] tbody');
@@ -128,30 +157,38 @@ function renderAlerts(alerts) {
   }));
 }
 
-const sections = [
-  ["/kpis/sales-per-minute?minutes=60", renderSales],
-  ["/kpis/payment-health?minutes=60", renderPayments],
-  ["/kpis/status-funnel", renderFunnel],
-  ["/kpis/fulfillment-sla?days=7", renderSla],
-  ["/kpis/top-products?limit=10", renderProducts],
-  ["/data-quality", renderQuality],
-  ["/alerts?limit=20", renderAlerts],
+const renderers = [
+  ["sales", renderSales], ["payments", renderPayments], ["funnel", renderFunnel], ["sla", renderSla],
+  ["products", renderProducts], ["quality", renderQuality], ["alerts", renderAlerts], ["latency", renderLatency],
 ];
 
 const charts = {};
 window.dashboard = { charts, refreshes: 0, errors: [] };
 
 async function refresh() {
-  const results = await Promise.allSettled(sections.map(([path, render]) => getJson(path).then(render)));
-  const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);
+  const status = document.getElementById("status");
+  const errors = [];
+  let needsToken = false;
+  try {
+    const summary = await getJson("/summary?minutes=60&alerts=20");
+    for (const [key, render] of renderers) render(summary[key]);
+    document.getElementById("token-prompt").hidden = true;
+  } catch (error) {
+    errors.push(error.message);
+    needsToken = error instanceof AuthError;
+    if (needsToken) {
+      showTokenPrompt(apiToken() ? "The API refused this token: enter a valid one." : "This dashboard needs the API token.");
+    }
+  }
   window.dashboard.errors = errors;
   window.dashboard.refreshes += 1;
-  const status = document.getElementById("status");
   status.classList.toggle("error", errors.length > 0);
-  status.textContent = errors.length ? errors.join(" · ") : `updated ${new Date().toLocaleTimeString()}`;
+  const updated = `updated ${new Date().toLocaleTimeString()}`;
+  status.textContent = errors.length === 0 ? updated : needsToken ? "waiting for a valid token" : errors[0];
 }
 
 async function start() {
+  setupTokenPrompt();
   charts.sales = newChart("chart-sales", "bar", {
     scales: { y: { beginAtZero: true, grace: "10%", position: "left" },
       y1: { beginAtZero: true, grace: "10%", position: "right", grid: { drawOnChartArea: false } } },
