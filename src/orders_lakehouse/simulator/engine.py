@@ -29,7 +29,14 @@ from typing import Any
 
 from orders_lakehouse.simulator import lifecycle
 from orders_lakehouse.simulator.bad import BadKind
-from orders_lakehouse.simulator.orders import Customer, Order, event_for, random_customer, random_order, random_uuid
+from orders_lakehouse.simulator.orders import (
+    Customer,
+    Order,
+    event_for,
+    random_customer,
+    random_order,
+    random_uuid,
+)
 
 VALID, DUPLICATE, BAD = "valid", "duplicate", "bad"
 
@@ -103,8 +110,11 @@ class GroundTruth:
         if message.category == BAD:
             self.bad_events.append(
                 {
-                    "index": message.index, "kind": message.bad_kind, "event_id": message.event_id,
-                    "order_id": message.order_id, "failed_rules": list(message.failed_rules),
+                    "index": message.index,
+                    "kind": message.bad_kind,
+                    "event_id": message.event_id,
+                    "order_id": message.order_id,
+                    "failed_rules": list(message.failed_rules),
                 }
             )
             return
@@ -116,7 +126,13 @@ class GroundTruth:
         self.valid_event_ids.append(message.event_id)
         self.events_by_type[message.event_type] += 1
         if message.late_seconds:
-            self.late_events.append({"index": message.index, "event_id": message.event_id, "late_seconds": round(message.late_seconds, 6)})
+            self.late_events.append(
+                {
+                    "index": message.index,
+                    "event_id": message.event_id,
+                    "late_seconds": round(message.late_seconds, 6),
+                }
+            )
         # Current status = the event with the latest event_time (what SCD1 sequenced by event time keeps).
         current = self.orders.setdefault(message.order_id, {"status": "", "event_time": ""})
         if message.event_time > current["event_time"]:
@@ -167,7 +183,9 @@ class Simulator:
         self.rng = random.Random(config.seed)
         start = config.start_time or datetime.now(timezone.utc).replace(microsecond=0)
         self.start_time = start.astimezone(timezone.utc)
-        self.truth = GroundTruth(seed=config.seed, start_time=self.start_time.isoformat().replace("+00:00", "Z"))
+        self.truth = GroundTruth(
+            seed=config.seed, start_time=self.start_time.isoformat().replace("+00:00", "Z")
+        )
         self._step = 1.0 / config.rate
         self._customers: list[Customer] = []
         self._orders = 0
@@ -211,12 +229,26 @@ class Simulator:
         if roll < self.config.bad_rate + self.config.duplicate_rate and self._recent:
             original = self._recent[self.rng.randrange(len(self._recent))]
             return Message(
-                index, original.key, original.value, DUPLICATE, original.event_id, original.order_id,
-                original.event_type, original.event_time, now,
+                index,
+                original.key,
+                original.value,
+                DUPLICATE,
+                original.event_id,
+                original.order_id,
+                original.event_type,
+                original.event_time,
+                now,
             )
         if self._held and self._held[0][0] <= seconds:
             _, _, held = heapq.heappop(self._held)
-            return Message(**{**held.__dict__, "index": index, "scheduled_at": now, "late_seconds": (now - held.scheduled_at).total_seconds()})
+            return Message(
+                **{
+                    **held.__dict__,
+                    "index": index,
+                    "scheduled_at": now,
+                    "late_seconds": (now - held.scheduled_at).total_seconds(),
+                }
+            )
         while self._pending and self._pending[0][0] <= seconds:
             _, _, order_id, step = heapq.heappop(self._pending)
             message = self._advance(index, now, seconds, self._live[order_id], step)
@@ -254,8 +286,15 @@ class Simulator:
 
     def _valid(self, index: int, now: datetime, event: dict[str, Any]) -> Message:
         return Message(
-            index, event["order_id"], _encode(event), VALID, event["event_id"], event["order_id"],
-            event["event_type"], event["event_time"], now,
+            index,
+            event["order_id"],
+            _encode(event),
+            VALID,
+            event["event_id"],
+            event["order_id"],
+            event["event_type"],
+            event["event_time"],
+            now,
         )
 
     def _create(self, index: int, now: datetime, seconds: float) -> Message:
@@ -266,7 +305,9 @@ class Simulator:
         self._schedule(order, seconds)
         return replace(message, total=str(order.total))
 
-    def _advance(self, index: int, now: datetime, seconds: float, order: Order, step: lifecycle.Step) -> Message:
+    def _advance(
+        self, index: int, now: datetime, seconds: float, order: Order, step: lifecycle.Step
+    ) -> Message:
         assert step.status in lifecycle.ALLOWED[order.status], (order.status, step.status)
         order.status = step.status
         order.history.append(step.status)
@@ -277,7 +318,19 @@ class Simulator:
     def _bad(self, index: int, now: datetime) -> Message:
         kind = self.config.bad_kinds[self.rng.randrange(len(self.config.bad_kinds))]
         base = event_for(self._new_order(now), lifecycle.CREATED, now, self.rng)  # a throw-away order
-        value = kind.render(base, self.rng)
+        value = kind.render(base)
         event_id = base["event_id"] if base["event_id"].encode() in value else None
         order_id = base["order_id"] if base["order_id"].encode() in value else None
-        return Message(index, order_id, value, BAD, event_id, order_id, None, None, now, bad_kind=kind.name, failed_rules=kind.failed_rules)
+        return Message(
+            index,
+            order_id,
+            value,
+            BAD,
+            event_id,
+            order_id,
+            None,
+            None,
+            now,
+            bad_kind=kind.name,
+            failed_rules=kind.failed_rules,
+        )
