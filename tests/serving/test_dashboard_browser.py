@@ -61,7 +61,19 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server_url(gold_storage: Path) -> Iterator[str]:
+def access_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server's uvicorn access log (its stdout) goes."""
+    return tmp_path_factory.mktemp("server") / "access.log"
+
+
+def _answers(log: Path, path: str) -> list[int]:
+    """Status codes the server sent for ``GET path`` (from its access log), in order."""
+    return [int(line.rsplit('" ', 1)[1].split()[0]) for line in log.read_text().splitlines()
+            if f'"GET {path} HTTP/1.1"' in line]
+
+
+@pytest.fixture(scope="module")
+def server_url(gold_storage: Path, access_log: Path) -> Iterator[str]:
     """``orders-lakehouse serve`` in a subprocess (prod mode: token required)."""
     port = _free_port()
     env = {
@@ -82,7 +94,7 @@ def server_url(gold_storage: Path) -> Iterator[str]:
             str(port),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=access_log.open("w"),
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
@@ -136,10 +148,12 @@ def _api_calls(page: object) -> list[tuple[str, int]]:
 
 def test_dashboard_without_token_prompts_for_it(browser: object, server_url: str) -> None:
     page = browser.new_page(locale="en-US", timezone_id="UTC")  # type: ignore[attr-defined]
+    page.clock.install(time=datetime(2026, 11, 29, 10, 4, 59, tzinfo=UTC))
+    page.clock.pause_at(datetime(2026, 11, 29, 10, 5, tzinfo=UTC))  # no periodic refresh: only ours
     calls = _api_calls(page)
     page.goto(server_url + "/")
-    page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 1")
-    assert page.evaluate("window.dashboard.errors") == [
+    page.wait_for_function("() => window.dashboard && window.dashboard.refreshes >= 1")
+    assert page.evaluate("() => window.dashboard.errors") == [
         "/summary?minutes=60&alerts=20: HTTP 401 missing bearer token"
     ]
     prompt = page.locator('[data-testid="token-prompt"]')
@@ -149,20 +163,22 @@ def test_dashboard_without_token_prompts_for_it(browser: object, server_url: str
     # A wrong token: refused (403), the prompt says so.
     page.fill('[data-testid="token-input"]', "not-the-token-at-all")
     page.click('[data-testid="token-submit"]')
-    page.wait_for_function("window.dashboard.refreshes >= 2")
+    page.wait_for_function("() => window.dashboard.refreshes >= 2")
     assert page.locator("#token-reason").inner_text() == "The API refused this token: enter a valid one."
     # The right one: the numbers appear and the prompt goes away.
     page.fill('[data-testid="token-input"]', API_TOKEN)
     page.click('[data-testid="token-submit"]')
-    page.wait_for_function("window.dashboard.refreshes >= 3")
-    assert page.evaluate("window.dashboard.errors") == []
+    page.wait_for_function("() => window.dashboard.refreshes >= 3")
+    assert page.evaluate("() => window.dashboard.errors") == []
     assert not prompt.is_visible()
     assert _tile(page, "tile-orders") == ("7", "7")
     assert [status for path, status in calls if path.startswith("/summary")] == [401, 403, 200]
     page.close()
 
 
-def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str, tmp_path: Path) -> None:
+def test_dashboard_renders_the_gold_numbers(
+    browser: object, server_url: str, tmp_path: Path, access_log: Path
+) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="en-US", timezone_id="UTC")  # type: ignore[attr-defined]
     console_errors: list[str] = []
     page.on(
@@ -174,16 +190,18 @@ def test_dashboard_renders_the_gold_numbers(browser: object, server_url: str, tm
     page.clock.pause_at(datetime(2026, 11, 29, 10, 5, tzinfo=UTC))  # time stands still until run_for
     calls = _api_calls(page)
     page.goto(f"{server_url}/#token={API_TOKEN}")
-    page.wait_for_function("window.dashboard && window.dashboard.refreshes >= 1")
+    page.wait_for_function("() => window.dashboard && window.dashboard.refreshes >= 1")
     page.clock.run_for(2_000)  # ORDERS_API_DASHBOARD_REFRESH_SECONDS=2: one periodic refresh
-    page.wait_for_function("window.dashboard.refreshes >= 2")
-    # One request per refresh (was seven); the second is revalidated by ETag: 304, nothing resent.
-    assert calls == [
-        ("/dashboard-config", 200),
-        ("/summary?minutes=60&alerts=20", 200),
-        ("/summary?minutes=60&alerts=20", 304),
+    page.wait_for_function("() => window.dashboard.refreshes >= 2")
+    # One request per refresh (was seven) ...
+    assert [path for path, _ in calls] == [
+        "/dashboard-config",
+        "/summary?minutes=60&alerts=20",
+        "/summary?minutes=60&alerts=20",
     ]
-    assert page.evaluate("window.dashboard.errors") == []
+    # ... and the second was revalidated by its ETag: the server answered 304 with no body.
+    assert _answers(access_log, "/summary?minutes=60&alerts=20")[-2:] == [200, 304]
+    assert page.evaluate("() => window.dashboard.errors") == []
     assert console_errors == []
     assert page.url == f"{server_url}/"  # token taken out of the address bar
     assert page.locator('[data-testid="status"]').inner_text() == "updated 10:05:02 AM"
