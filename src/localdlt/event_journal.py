@@ -136,8 +136,13 @@ def leftovers(root: Path, *, exclude: str | None = None) -> Iterator[tuple[str, 
             yield folder.name, [(number, _read(file)) for number, file in _segments(folder)]
 
 
-def recover(root: Path, write: SegmentWriter, *, interrupted: Callable[[str, Row | None], Row],
-            exclude: str | None = None) -> int:
+def recover(
+    root: Path,
+    write: SegmentWriter,
+    *,
+    interrupted: Callable[[str, Row | None], Row],
+    exclude: str | None = None,
+) -> int:
     """Append what dead updates left in their journals (idempotently) and remove the journals.
 
     ``interrupted(update_id, last_row)`` builds the FAILED ``update_progress`` row added when a
@@ -157,8 +162,11 @@ def recover(root: Path, write: SegmentWriter, *, interrupted: Callable[[str, Row
                 write(update_id, number, rows)
                 handed += len(rows)
         shutil.rmtree(root / update_id, ignore_errors=True)
-        log.warning("update %s ended without completing; its event journal was recovered (%d segment(s))",
-                    update_id, len(segments))
+        log.warning(
+            "update %s ended without completing; its event journal was recovered (%d segment(s))",
+            update_id,
+            len(segments),
+        )
     return handed
 
 

@@ -17,6 +17,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from localdlt.errors import LocalDltError
 from localdlt.storage import APP_ID_FILE, LAST_BATCH_FILE
@@ -32,8 +33,8 @@ class CheckpointCorruptError(LocalDltError):
 
     def __init__(self, flow: str, target: str, file: Path, reason: str) -> None:
         super().__init__(
-            f"checkpoint file '{file}' of flow '{flow}' is corrupt ({reason}); the flow cannot resume from it. "
-            f"Rebuild the table from its sources with a full refresh of it: "
+            f"checkpoint file '{file}' of flow '{flow}' is corrupt ({reason}); the flow cannot resume "
+            f"from it. Rebuild the table from its sources with a full refresh of it: "
             f"`localdlt run ... --full-refresh {target}`",
             params={"flow": flow, "target": target, "file": str(file), "reason": reason},
         )
@@ -116,6 +117,27 @@ def is_disk_full(error: BaseException | str) -> bool:
 
 def disk_full_message(storage: Path) -> str:
     """The one sentence for a full disk under ``storage``."""
-    return (f"No space left on device under storage '{storage}': the write was not committed (Delta commits "
-            "are atomic, so the tables are intact). Free space and run again: the next update resumes where "
-            "this one stopped.")
+    return (
+        f"No space left on device under storage '{storage}': the write was not committed (Delta commits "
+        "are atomic, so the tables are intact). Free space and run again: the next update resumes where "
+        "this one stopped."
+    )
+
+
+class StorageFullError(LocalDltError):
+    """The storage ran out of space; the message says where and what to do."""
+
+    error_class = "STORAGE_FULL"
+
+
+def close_event_log(events: Any, layout: Any) -> None:
+    """End the update's event log (last flush, journal removed); a full disk becomes one clear
+    :class:`StorageFullError` (the journal stays, and the next start recovers its events)."""
+    try:
+        events.close()
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise StorageFullError(
+                disk_full_message(layout.root), params={"storage": str(layout.root)}
+            ) from exc
+        raise

@@ -34,8 +34,14 @@ STATES = (BATCH_NOT_COMMITTED, DELTA_WITHOUT_CHECKPOINT, CDC_MERGE)
 
 
 def start_localdlt(
-    paths: Sequence[Path], storage: Path, conf: Mapping[str, str], *, log_file: Path,
-    continuous: bool = True, extra: Sequence[str] = (), env: Mapping[str, str] | None = None,
+    paths: Sequence[Path],
+    storage: Path,
+    conf: Mapping[str, str],
+    *,
+    log_file: Path,
+    continuous: bool = True,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen:
     """``localdlt run PATHS --storage STORAGE --conf K=V...`` in its own process group (so a kill
     takes its JVM too); stdout and stderr go to ``log_file`` (appended)."""
@@ -48,8 +54,13 @@ def start_localdlt(
     out = log_file.open("a")
     out.write(f"\n=== {' '.join(command)}\n")
     out.flush()
-    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        command,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def kill_group(process: subprocess.Popen) -> None:
@@ -77,8 +88,9 @@ class KillTimer:
 
     POLL = 0.01
 
-    def __init__(self, storage: Path, streaming_flows: Sequence[str], cdc_flows: Sequence[str],
-                 rng: random.Random) -> None:
+    def __init__(
+        self, storage: Path, streaming_flows: Sequence[str], cdc_flows: Sequence[str], rng: random.Random
+    ) -> None:
         self.probe = StorageProbe(storage)
         self.streaming_flows = list(streaming_flows)
         self.cdc_flows = list(cdc_flows)
@@ -142,7 +154,9 @@ class KillTimer:
         return sorted(states), per_flow
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen | None = None
+) -> None:
     """Poll ``condition`` until true; raise AssertionError naming ``what`` on timeout or when
     ``process`` ends first."""
     deadline = time.monotonic() + timeout

@@ -59,6 +59,8 @@ def records() -> list[Record]:
 
 def summary_line(entries: list[Record]) -> str:
     """The one-line summary of ``entries``."""
-    total = {key: sum(getattr(r, key) for r in entries)
-             for key in ("faults", "survived", "lost", "duplicated", "events_missing")}
+    total = {
+        key: sum(getattr(r, key) for r in entries)
+        for key in ("faults", "survived", "lost", "duplicated", "events_missing")
+    }
     return " ".join(f"{key}={value}" for key, value in total.items())

@@ -31,13 +31,21 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = REPO_ROOT / "pipelines" / "orders"
 SALT_ENV = {"LOCALDLT_SECRET_ORDERS_PII_SALT": "reliability-salt"}
-STREAMING_FLOWS = ("bronze_order_events", "silver_order_events", "silver_order_events_quarantine",
-                   "silver_orders", "silver_order_status_history")
+STREAMING_FLOWS = (
+    "bronze_order_events",
+    "silver_order_events",
+    "silver_order_events_quarantine",
+    "silver_orders",
+    "silver_order_status_history",
+)
 CDC_FLOWS = ("silver_orders", "silver_order_status_history")
 TRIGGERS = ("new-batch", "delta-commit", "cdc-batch", "random")
 # Which trigger to repeat for a state not yet hit.
-TRIGGER_FOR = {"batch started, nothing committed": "new-batch",
-               "Delta commit without its checkpoint commit": "delta-commit", CDC_MERGE: "cdc-batch"}
+TRIGGER_FOR = {
+    "batch started, nothing committed": "new-batch",
+    "Delta commit without its checkpoint commit": "delta-commit",
+    CDC_MERGE: "cdc-batch",
+}
 START_TIMEOUT = 420.0  # a restart: JVM, pipeline load, every stream started (slow on a busy 2-core box)
 
 
@@ -57,8 +65,14 @@ class Production:
         def work() -> None:
             try:
                 self.simulator.start_at(datetime.now(timezone.utc))
-                run_simulator(self.simulator, self.producer, limit=None, rate=self.rate, stop=self.stop,
-                              on_message=lambda m: self.sent.append(m.value))
+                run_simulator(
+                    self.simulator,
+                    self.producer,
+                    limit=None,
+                    rate=self.rate,
+                    stop=self.stop,
+                    on_message=lambda m: self.sent.append(m.value),
+                )
             except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
                 self.error.append(exc)
 
@@ -77,8 +91,17 @@ class Production:
 
 def simulator(seed: int, rate: float) -> Simulator:
     """The orders application with every imperfection: bad, duplicate and late messages."""
-    return Simulator(SimulatorConfig(seed=seed, rate=rate, time_scale=3600.0, bad_rate=0.03, duplicate_rate=0.02,
-                                     late_rate=0.03, bad_kinds=bad.select()))
+    return Simulator(
+        SimulatorConfig(
+            seed=seed,
+            rate=rate,
+            time_scale=3600.0,
+            bad_rate=0.03,
+            duplicate_rate=0.02,
+            late_rate=0.03,
+            bad_kinds=bad.select(),
+        )
+    )
 
 
 @dataclass
@@ -92,8 +115,15 @@ class LoopOutcome:
 
 
 def kill_loop(
-    storage: Path, conf: Mapping[str, str], production: Production, *, kills: int, max_kills: int,
-    seed: int, log_file: Path, restart_hook: Callable[[int], None] | None = None,
+    storage: Path,
+    conf: Mapping[str, str],
+    production: Production,
+    *,
+    kills: int,
+    max_kills: int,
+    seed: int,
+    log_file: Path,
+    restart_hook: Callable[[int], None] | None = None,
 ) -> LoopOutcome:
     """Run the loop (see the module docstring); returns what was killed and the ground truth."""
     rng = random.Random(seed)
@@ -104,8 +134,12 @@ def kill_loop(
     production.start()  # a file source plans no batch before there is something to read
     process = start_localdlt([PIPELINE], storage, conf, log_file=log_file, env=SALT_ENV)
     try:
-        wait_until(lambda: all(timer.probe.offsets(f) for f in STREAMING_FLOWS), START_TIMEOUT,
-                   "every streaming flow's first batch", process)
+        wait_until(
+            lambda: all(timer.probe.offsets(f) for f in STREAMING_FLOWS),
+            START_TIMEOUT,
+            "every streaming flow's first batch",
+            process,
+        )
         while len(done) < max_kills:
             missing = [s for s in STATES if s not in hit]
             if len(done) >= kills and not missing:
@@ -113,15 +147,19 @@ def kill_loop(
             trigger = TRIGGERS[len(done) % len(TRIGGERS)] if len(done) < kills else TRIGGER_FOR[missing[0]]
             born = time.monotonic()
             if not timer.wait(trigger, process, timeout=START_TIMEOUT):
-                raise AssertionError(f"kill {len(done) + 1} ({trigger}): localdlt exited "
-                                     f"({process.returncode}) or the moment never came; log: {log_file}")
+                raise AssertionError(
+                    f"kill {len(done) + 1} ({trigger}): localdlt exited "
+                    f"({process.returncode}) or the moment never came; log: {log_file}"
+                )
             kill_group(process)
             kill = Kill(len(done) + 1, trigger, round(time.monotonic() - born, 1))
             states, per_flow = timer.classify(CDC_FLOWS)
             kill.states, kill.flows_in_flight = states, per_flow
             hit.update(states)
             done.append(kill)
-            log.info("kill %d (%s) after %.1fs: %s", kill.number, trigger, kill.seconds_alive, per_flow or "idle")
+            log.info(
+                "kill %d (%s) after %.1fs: %s", kill.number, trigger, kill.seconds_alive, per_flow or "idle"
+            )
             if restart_hook is not None:
                 restart_hook(kill.number)
             process = start_localdlt([PIPELINE], storage, conf, log_file=log_file, env=SALT_ENV)
@@ -132,7 +170,9 @@ def kill_loop(
     # Drain: one triggered update reads everything that was sent and refreshes every view.
     drain = start_localdlt([PIPELINE], storage, conf, log_file=log_file, env=SALT_ENV, continuous=False)
     returncode = drain.wait(timeout=900)
-    return LoopOutcome(done, hit, truth, list(production.sent), returncode, round(time.monotonic() - started, 1))
+    return LoopOutcome(
+        done, hit, truth, list(production.sent), returncode, round(time.monotonic() - started, 1)
+    )
 
 
 def reference_run(storage: Path, conf: Mapping[str, str], log_file: Path) -> int:

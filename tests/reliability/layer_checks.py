@@ -26,8 +26,14 @@ from storage_probe import StorageProbe
 
 INVALID_UTF8 = "<invalid utf-8>"
 # Columns that hold processing time or where a row came from: equal input, different values.
-RUN_DEPENDENT = ("_ingested_at", "_source_file_modified_at", "_kafka_timestamp", "_processed_at", "_rescued_data",
-                 "_source_file")
+RUN_DEPENDENT = (
+    "_ingested_at",
+    "_source_file_modified_at",
+    "_kafka_timestamp",
+    "_processed_at",
+    "_rescued_data",
+    "_source_file",
+)
 
 
 @dataclass
@@ -65,16 +71,21 @@ def _load(spark: SparkSession, tables: Path, name: str) -> DataFrame:
     return spark.read.format("delta").load(str(tables / name))
 
 
-def layer_counts(spark: SparkSession, tables: Path, sent: Iterable[bytes], truth: Mapping[str, Any]) -> LayerCounts:
+def layer_counts(
+    spark: SparkSession, tables: Path, sent: Iterable[bytes], truth: Mapping[str, Any]
+) -> LayerCounts:
     """Compare Bronze, Silver and the quarantine with what was sent, exactly."""
     result = LayerCounts()
     expected_bronze = Counter(payload_key(v) for v in sent)
     bronze = _load(spark, tables, "bronze_order_events").select(
-        "payload_bytes", F.when(F.col("payload_is_valid_utf8"), F.col("raw_payload")).otherwise(INVALID_UTF8))
+        "payload_bytes", F.when(F.col("payload_is_valid_utf8"), F.col("raw_payload")).otherwise(INVALID_UTF8)
+    )
     actual_bronze = Counter((int(r[0]), r[1]) for r in bronze.collect())
     result.lost["bronze"], result.duplicated["bronze"] = _diff(expected_bronze, actual_bronze)
 
-    silver_ids = Counter(r[0] for r in _load(spark, tables, "silver_order_events").select("event_id").collect())
+    silver_ids = Counter(
+        r[0] for r in _load(spark, tables, "silver_order_events").select("event_id").collect()
+    )
     result.lost["silver"], result.duplicated["silver"] = _diff(Counter(truth["valid_event_ids"]), silver_ids)
 
     quarantine = _load(spark, tables, "silver_order_events_quarantine").count()
@@ -88,8 +99,11 @@ def layer_counts(spark: SparkSession, tables: Path, sent: Iterable[bytes], truth
 def flow_events(spark: SparkSession, storage: Path) -> dict[tuple[str, int], list[int]]:
     """``(flow, batch id) -> [num_output_rows, ...]`` of the METRICS ``flow_progress`` events."""
     events = spark.read.format("delta").load(str(storage / "system" / "events"))
-    rows = (events.where("event_type = 'flow_progress' AND origin.batch_id IS NOT NULL")
-            .select("origin.flow_name", "origin.batch_id", "details").collect())
+    rows = (
+        events.where("event_type = 'flow_progress' AND origin.batch_id IS NOT NULL")
+        .select("origin.flow_name", "origin.batch_id", "details")
+        .collect()
+    )
     found: dict[tuple[str, int], list[int]] = {}
     for flow, batch, details in rows:
         metrics = json.loads(details).get("flow_progress", {}).get("metrics")
@@ -119,8 +133,10 @@ def missing_events(spark: SparkSession, storage: Path, flows: Iterable[str]) -> 
             if len(reported) > 1:
                 audit.duplicated.append(f"{flow} batch {commit.txn_version}: {len(reported)} events")
             if commit.rows not in reported:
-                audit.missing.append(f"{flow} batch {commit.txn_version}: committed {commit.rows} rows, "
-                                     f"events {reported or 'none'}")
+                audit.missing.append(
+                    f"{flow} batch {commit.txn_version}: committed {commit.rows} rows, "
+                    f"events {reported or 'none'}"
+                )
     return audit
 
 
@@ -131,7 +147,9 @@ def table_rows(spark: SparkSession, tables: Path, name: str) -> Counter:
     return Counter(tuple(r) for r in df.select(*[F.col(f"`{c}`").cast("string") for c in columns]).collect())
 
 
-def table_differences(spark: SparkSession, left: Path, right: Path, names: Iterable[str]) -> dict[str, tuple[int, int]]:
+def table_differences(
+    spark: SparkSession, left: Path, right: Path, names: Iterable[str]
+) -> dict[str, tuple[int, int]]:
     """``name -> (rows only in left, rows only in right)`` for each table that differs."""
     differences = {}
     for name in names:

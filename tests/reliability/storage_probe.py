@@ -67,8 +67,10 @@ def _rows(commit_info: dict[str, Any]) -> int:
     metrics = commit_info.get("operationMetrics", {})
     if "numOutputRows" in metrics and commit_info.get("operation") != "MERGE":
         return int(metrics["numOutputRows"])
-    return sum(int(metrics.get(key, 0)) for key in
-               ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted"))
+    return sum(
+        int(metrics.get(key, 0))
+        for key in ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
+    )
 
 
 class StorageProbe:
@@ -120,9 +122,16 @@ class StorageProbe:
                     continue
                 info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
                 self._txn_cache[key] = [
-                    TxnCommit(table, version, a["txn"]["appId"], int(a["txn"]["version"]),
-                              info.get("operation", ""), _rows(info))
-                    for a in actions if "txn" in a
+                    TxnCommit(
+                        table,
+                        version,
+                        a["txn"]["appId"],
+                        int(a["txn"]["version"]),
+                        info.get("operation", ""),
+                        _rows(info),
+                    )
+                    for a in actions
+                    if "txn" in a
                 ]
             found.extend(self._txn_cache[key])
         return found

@@ -14,9 +14,21 @@ from localdlt.recovery import CheckpointCorruptError, check_checkpoint, is_disk_
 
 
 def _row(event_type: str, state: str | None = None, event_id: str = "e") -> tuple:
-    details = json.dumps({"update_progress": {"state": state}} if state else {"flow_progress": {"status": "RUNNING"}})
-    return (event_id, (1,), ("p", "n", "u", "f", "d", 3), datetime(2026, 12, 2, tzinfo=timezone.utc), "m", "INFO",
-            "STABLE", None, details, event_type)
+    details = json.dumps(
+        {"update_progress": {"state": state}} if state else {"flow_progress": {"status": "RUNNING"}}
+    )
+    return (
+        event_id,
+        (1,),
+        ("p", "n", "u", "f", "d", 3),
+        datetime(2026, 12, 2, tzinfo=timezone.utc),
+        "m",
+        "INFO",
+        "STABLE",
+        None,
+        details,
+        event_type,
+    )
 
 
 def test_journal_rows_round_trip(tmp_path: Path) -> None:
@@ -36,7 +48,8 @@ def test_recover_writes_every_segment_in_order_and_closes_an_unfinished_update(t
         out.write('["c", [2]')
     written: list[tuple[str, int, list[str]]] = []
     count = event_journal.recover(
-        tmp_path, lambda update, segment, rows: written.append((update, segment, [r[0] for r in rows])),
+        tmp_path,
+        lambda update, segment, rows: written.append((update, segment, [r[0] for r in rows])),
         interrupted=lambda update, last: _row("update_progress", "FAILED", event_id=f"closed-{update}"),
     )
     assert written == [("dead", 0, ["a"]), ("dead", 1, ["b"]), ("dead", 2, ["closed-dead"])]
@@ -48,15 +61,22 @@ def test_recover_adds_no_failure_to_an_update_that_finished(tmp_path: Path) -> N
     journal = event_journal.EventJournal(tmp_path, "done")
     journal.append(_row("update_progress", "COMPLETED", event_id="z"))
     written: list[int] = []
-    event_journal.recover(tmp_path, lambda update, segment, rows: written.append(len(rows)),
-                          interrupted=lambda update, last: pytest.fail("the update had finished"))
+    event_journal.recover(
+        tmp_path,
+        lambda update, segment, rows: written.append(len(rows)),
+        interrupted=lambda update, last: pytest.fail("the update had finished"),
+    )
     assert written == [1]
 
 
 def test_recover_leaves_the_live_update_alone(tmp_path: Path) -> None:
     event_journal.EventJournal(tmp_path, "live").append(_row("flow_progress"))
-    assert event_journal.recover(tmp_path, lambda *a: pytest.fail("must not write"), interrupted=lambda *a: (),
-                                 exclude="live") == 0
+    assert (
+        event_journal.recover(
+            tmp_path, lambda *a: pytest.fail("must not write"), interrupted=lambda *a: (), exclude="live"
+        )
+        == 0
+    )
     assert (tmp_path / "live" / "00000000.jsonl").exists()
 
 
@@ -79,22 +99,31 @@ def test_a_sound_checkpoint_passes(tmp_path: Path) -> None:
     check_checkpoint("bronze", "bronze", tmp_path / "not-there")
 
 
-@pytest.mark.parametrize(("relative", "content", "reason"), [
-    ("offsets/1", b"\xff\xfegarbage", "not UTF-8 text"),
-    ("offsets/1", b"garbage", "no version line (v1) at the start"),
-    ("commits/0", b"v1\n{not json", "line 2 is not JSON"),
-    ("metadata", b"{", "not JSON"),
-    ("sources/0/0", b"v1\n{", "line 2 is not JSON"),
-    ("localdlt_app_id", b"nope", "not an app id (UUID)"),
-    ("localdlt_last_batch", b"x", "not a batch number"),
-])
-def test_a_corrupt_file_is_named_with_the_fix(tmp_path: Path, relative: str, content: bytes, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("relative", "content", "reason"),
+    [
+        ("offsets/1", b"\xff\xfegarbage", "not UTF-8 text"),
+        ("offsets/1", b"garbage", "no version line (v1) at the start"),
+        ("commits/0", b"v1\n{not json", "line 2 is not JSON"),
+        ("metadata", b"{", "not JSON"),
+        ("sources/0/0", b"v1\n{", "line 2 is not JSON"),
+        ("localdlt_app_id", b"nope", "not an app id (UUID)"),
+        ("localdlt_last_batch", b"x", "not a batch number"),
+    ],
+)
+def test_a_corrupt_file_is_named_with_the_fix(
+    tmp_path: Path, relative: str, content: bytes, reason: str
+) -> None:
     checkpoint = _checkpoint(tmp_path)
     (checkpoint / relative).write_bytes(content)
     with pytest.raises(CheckpointCorruptError) as caught:
         check_checkpoint("bronze", "bronze_table", checkpoint)
-    assert caught.value.params == {"flow": "bronze", "target": "bronze_table", "file": str(checkpoint / relative),
-                                   "reason": reason}
+    assert caught.value.params == {
+        "flow": "bronze",
+        "target": "bronze_table",
+        "file": str(checkpoint / relative),
+        "reason": reason,
+    }
     assert "--full-refresh bronze_table" in str(caught.value)
 
 
