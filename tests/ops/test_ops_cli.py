@@ -1,4 +1,5 @@
-"""orders-lakehouse pipeline start|wait|events|quality against a fake workspace on a real socket:
+"""orders-lakehouse pipeline start|wait|events|quality against the workspace endpoints on a real socket
+(pytest-httpserver):
 the request shapes (method, path, query, body, auth), paging, errors, timeouts and the output."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import json
 from collections import deque
 
 import pytest
-from fake_workspace import TOKEN, FakeWorkspace
+from workspace_api import TOKEN, FakeWorkspace
 
 from orders_lakehouse.cli import main
 
@@ -21,46 +22,110 @@ def _pipelines() -> list[dict]:
     return [
         {"pipeline_id": "p-other", "name": "[dev joao] orders_lakehouse_etl", "state": "IDLE"},
         {"pipeline_id": "p-like", "name": "orders-lakehouse-etl", "state": "IDLE"},
-        {"pipeline_id": "p-prod", "name": PROD_NAME, "state": "RUNNING",
-         "spec": {"continuous": True}, "latest_updates": [{"update_id": "u-prod", "state": "RUNNING"}]},
+        {
+            "pipeline_id": "p-prod",
+            "name": PROD_NAME,
+            "state": "RUNNING",
+            "spec": {"continuous": True},
+            "latest_updates": [{"update_id": "u-prod", "state": "RUNNING"}],
+        },
         {"pipeline_id": "p-extra", "name": "orders_lakehouse_etl_v0", "state": "IDLE"},
-        {"pipeline_id": "p-dev", "name": DEV_NAME, "state": "IDLE", "spec": {"continuous": False},
-         "latest_updates": [{"update_id": "u-2", "state": "COMPLETED"}, {"update_id": "u-1", "state": "FAILED"}]},
+        {
+            "pipeline_id": "p-dev",
+            "name": DEV_NAME,
+            "state": "IDLE",
+            "spec": {"continuous": False},
+            "latest_updates": [
+                {"update_id": "u-2", "state": "COMPLETED"},
+                {"update_id": "u-1", "state": "FAILED"},
+            ],
+        },
     ]
 
 
-def _flow_progress(ts: str, flow: str, rows: int, dropped: int, expectations: list[dict], status: str = "RUNNING",
-                   update: str = "u-2") -> dict:
+def _flow_progress(
+    ts: str,
+    flow: str,
+    rows: int,
+    dropped: int,
+    expectations: list[dict],
+    status: str = "RUNNING",
+    update: str = "u-2",
+) -> dict:
     return {
-        "id": f"e-{ts}-{flow}", "timestamp": ts, "event_type": "flow_progress", "level": "METRICS",
-        "message": f"Flow '{flow}' is {status}", "origin": {"update_id": update, "flow_name": flow, "dataset_name": flow},
-        "details": {"flow_progress": {"status": status, "metrics": {"num_output_rows": rows},
-                                      "data_quality": {"dropped_records": dropped, "expectations": expectations}}},
+        "id": f"e-{ts}-{flow}",
+        "timestamp": ts,
+        "event_type": "flow_progress",
+        "level": "METRICS",
+        "message": f"Flow '{flow}' is {status}",
+        "origin": {"update_id": update, "flow_name": flow, "dataset_name": flow},
+        "details": {
+            "flow_progress": {
+                "status": status,
+                "metrics": {"num_output_rows": rows},
+                "data_quality": {"dropped_records": dropped, "expectations": expectations},
+            }
+        },
     }
 
 
 def _events() -> list[dict]:
     """Events of update u-2, newest first (the API's order)."""
-    exp = lambda name, passed, failed: {"name": name, "dataset": "silver_order_events",  # noqa: E731
-                                        "passed_records": passed, "failed_records": failed}
+
+    def exp(name: str, passed: int, failed: int) -> dict:
+        dataset = "silver_order_events"
+        return {"name": name, "dataset": dataset, "passed_records": passed, "failed_records": failed}
+
     return [
-        {"id": "e9", "timestamp": "2026-11-29T08:00:09Z", "event_type": "update_progress", "level": "INFO",
-         "message": "Update u-2 is COMPLETED.", "origin": {"update_id": "u-2"},
-         "details": {"update_progress": {"state": "COMPLETED"}}},
+        {
+            "id": "e9",
+            "timestamp": "2026-11-29T08:00:09Z",
+            "event_type": "update_progress",
+            "level": "INFO",
+            "message": "Update u-2 is COMPLETED.",
+            "origin": {"update_id": "u-2"},
+            "details": {"update_progress": {"state": "COMPLETED"}},
+        },
         _flow_progress("2026-11-29T08:00:08Z", "silver_order_events", 0, 0, [], status="COMPLETED"),
-        _flow_progress("2026-11-29T08:00:07Z", "silver_order_events", 40, 3,
-                       [exp("valid_event_id", 42, 1), exp("known_event_type", 41, 2)]),
-        _flow_progress("2026-11-29T08:00:06Z", "silver_order_events", 55, 2,
-                       [exp("valid_event_id", 57, 0), exp("known_event_type", 55, 2)]),
+        _flow_progress(
+            "2026-11-29T08:00:07Z",
+            "silver_order_events",
+            40,
+            3,
+            [exp("valid_event_id", 42, 1), exp("known_event_type", 41, 2)],
+        ),
+        _flow_progress(
+            "2026-11-29T08:00:06Z",
+            "silver_order_events",
+            55,
+            2,
+            [exp("valid_event_id", 57, 0), exp("known_event_type", 55, 2)],
+        ),
         # the event-log table's form: details as a JSON string
-        {**_flow_progress("2026-11-29T08:00:05Z", "bronze_order_events", 100, 0, []),
-         "details": json.dumps({"flow_progress": {"status": "RUNNING", "metrics": {"num_output_rows": 100}}})},
-        {"id": "e2", "timestamp": "2026-11-29T08:00:02Z", "event_type": "flow_progress", "level": "ERROR",
-         "message": "Flow 'gold_kpis' has FAILED", "origin": {"update_id": "u-2", "flow_name": "gold_kpis"},
-         "details": {"flow_progress": {"status": "FAILED"}},
-         "error": {"exceptions": [{"class_name": "ValueError", "message": "boom"}]}},
-        {"id": "e1", "timestamp": "2026-11-29T08:00:01Z", "event_type": "create_update", "level": "INFO",
-         "message": "Update u-2 started by API call.", "origin": {"update_id": "u-2"}},
+        {
+            **_flow_progress("2026-11-29T08:00:05Z", "bronze_order_events", 100, 0, []),
+            "details": json.dumps(
+                {"flow_progress": {"status": "RUNNING", "metrics": {"num_output_rows": 100}}}
+            ),
+        },
+        {
+            "id": "e2",
+            "timestamp": "2026-11-29T08:00:02Z",
+            "event_type": "flow_progress",
+            "level": "ERROR",
+            "message": "Flow 'gold_kpis' has FAILED",
+            "origin": {"update_id": "u-2", "flow_name": "gold_kpis"},
+            "details": {"flow_progress": {"status": "FAILED"}},
+            "error": {"exceptions": [{"class_name": "ValueError", "message": "boom"}]},
+        },
+        {
+            "id": "e1",
+            "timestamp": "2026-11-29T08:00:01Z",
+            "event_type": "create_update",
+            "level": "INFO",
+            "message": "Update u-2 started by API call.",
+            "origin": {"update_id": "u-2"},
+        },
     ]
 
 
@@ -82,10 +147,16 @@ def test_start_finds_the_dev_pipeline_over_every_page_and_posts_the_update(ws, c
     assert calls == [
         ("GET", "/api/2.0/preview/scim/v2/Me", {}),
         ("GET", "/api/2.0/pipelines", {"filter": "name LIKE '%orders_lakehouse_etl%'", "max_results": "100"}),
-        ("GET", "/api/2.0/pipelines", {"filter": "name LIKE '%orders_lakehouse_etl%'", "max_results": "100",
-                                       "page_token": "2"}),
-        ("GET", "/api/2.0/pipelines", {"filter": "name LIKE '%orders_lakehouse_etl%'", "max_results": "100",
-                                       "page_token": "4"}),
+        (
+            "GET",
+            "/api/2.0/pipelines",
+            {"filter": "name LIKE '%orders_lakehouse_etl%'", "max_results": "100", "page_token": "2"},
+        ),
+        (
+            "GET",
+            "/api/2.0/pipelines",
+            {"filter": "name LIKE '%orders_lakehouse_etl%'", "max_results": "100", "page_token": "4"},
+        ),
         ("POST", "/api/2.0/pipelines/p-dev/updates", {}),
     ]
     post = ws.api_requests()[-1]
@@ -99,12 +170,18 @@ def test_start_full_refresh_in_prod_needs_no_user_lookup(ws, capsys):
 
     assert [r.path for r in ws.api_requests()][0] == "/api/2.0/pipelines"  # no /Me: no dev prefix
     post = ws.api_requests()[-1]
-    assert (post.method, post.path, post.body) == ("POST", "/api/2.0/pipelines/p-prod/updates", {"full_refresh": True})
+    assert (post.method, post.path, post.body) == (
+        "POST",
+        "/api/2.0/pipelines/p-prod/updates",
+        {"full_refresh": True},
+    )
     assert capsys.readouterr().out == f"started update upd-new of {PROD_NAME} (p-prod) with full refresh\n"
 
 
 def test_start_wait_reports_each_state_until_completed(ws, capsys):
-    ws.update_states["upd-new"] = deque(["QUEUED", "WAITING_FOR_RESOURCES", "RUNNING", "RUNNING", "COMPLETED"])
+    ws.update_states["upd-new"] = deque(
+        ["QUEUED", "WAITING_FOR_RESOURCES", "RUNNING", "RUNNING", "COMPLETED"]
+    )
 
     assert main(["pipeline", "start", "--wait", "--poll-interval", "0.01"]) == 0
 
@@ -151,7 +228,9 @@ def test_wait_timeout_exits_3_and_says_the_update_keeps_running(ws, capsys):
     assert main(["pipeline", "wait", "--timeout", "0.2", "--poll-interval", "0.05"]) == 3
 
     err = capsys.readouterr().err
-    assert err.startswith("timeout: update u-2 is still RUNNING after 0.2 s; it keeps running on the workspace")
+    assert err.startswith(
+        "timeout: update u-2 is still RUNNING after 0.2 s; it keeps running on the workspace"
+    )
     assert "orders-lakehouse pipeline wait --update-id u-2" in err
 
 
@@ -166,15 +245,25 @@ def test_events_follow_pages_send_only_the_token_after_the_first_and_print_oldes
     ]
     printed = json.loads(capsys.readouterr().out)
     assert [e["id"] for e in printed] == [
-        "e1", "e2", "e-2026-11-29T08:00:05Z-bronze_order_events", "e-2026-11-29T08:00:06Z-silver_order_events",
-        "e-2026-11-29T08:00:07Z-silver_order_events", "e-2026-11-29T08:00:08Z-silver_order_events", "e9",
+        "e1",
+        "e2",
+        "e-2026-11-29T08:00:05Z-bronze_order_events",
+        "e-2026-11-29T08:00:06Z-silver_order_events",
+        "e-2026-11-29T08:00:07Z-silver_order_events",
+        "e-2026-11-29T08:00:08Z-silver_order_events",
+        "e9",
     ]
-    assert printed[2]["details"] == {"flow_progress": {"status": "RUNNING", "metrics": {"num_output_rows": 100}}}
+    assert printed[2]["details"] == {
+        "flow_progress": {"status": "RUNNING", "metrics": {"num_output_rows": 100}}
+    }
     assert printed[1]["error"] == {"exceptions": [{"class_name": "ValueError", "message": "boom"}]}
 
 
 def test_events_limit_level_and_table_output(ws, capsys):
-    assert main(["pipeline", "events", "--all-updates", "--level", "ERROR", "--level", "WARN", "--limit", "2"]) == 0
+    assert (
+        main(["pipeline", "events", "--all-updates", "--level", "ERROR", "--level", "WARN", "--limit", "2"])
+        == 0
+    )
 
     first = [r for r in ws.api_requests() if r.path.endswith("/events")][0]
     assert _query(first) == {"filter": "level in ('ERROR', 'WARN')", "max_results": "100"}
@@ -192,13 +281,33 @@ def test_quality_sums_expectations_and_flow_metrics_over_the_update(ws, capsys):
     assert printed == {
         "update_id": "u-2",
         "expectations": [
-            {"dataset": "silver_order_events", "name": "known_event_type", "passed_records": 96, "failed_records": 4},
-            {"dataset": "silver_order_events", "name": "valid_event_id", "passed_records": 99, "failed_records": 1},
+            {
+                "dataset": "silver_order_events",
+                "name": "known_event_type",
+                "passed_records": 96,
+                "failed_records": 4,
+            },
+            {
+                "dataset": "silver_order_events",
+                "name": "valid_event_id",
+                "passed_records": 99,
+                "failed_records": 1,
+            },
         ],
         "flows": [
-            {"flow_name": "bronze_order_events", "output_rows": 100, "dropped_records": 0, "status": "RUNNING"},
+            {
+                "flow_name": "bronze_order_events",
+                "output_rows": 100,
+                "dropped_records": 0,
+                "status": "RUNNING",
+            },
             {"flow_name": "gold_kpis", "output_rows": 0, "dropped_records": 0, "status": "FAILED"},
-            {"flow_name": "silver_order_events", "output_rows": 95, "dropped_records": 5, "status": "COMPLETED"},
+            {
+                "flow_name": "silver_order_events",
+                "output_rows": 95,
+                "dropped_records": 5,
+                "status": "COMPLETED",
+            },
         ],
     }
 
@@ -210,7 +319,11 @@ def test_quality_table_output(ws, capsys):
     assert f"{DEV_NAME} update u-2: expectations" in out
     row = next(line for line in out.splitlines() if "known_event_type" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == [
-        "silver_order_events", "known_event_type", "96", "4", "4.00",
+        "silver_order_events",
+        "known_event_type",
+        "96",
+        "4",
+        "4.00",
     ]
     # --update-id given: the pipeline's latest update is not looked up
     assert "/api/2.0/pipelines/p-dev" not in [r.path for r in ws.api_requests()]
@@ -264,8 +377,11 @@ def test_bad_token_401(ws, capsys, monkeypatch):
 
 
 def test_server_error_500_is_reported_not_retried(ws, capsys):
-    ws.errors["/api/2.0/pipelines/p-dev/updates"] = deque([(500, {"error_code": "INTERNAL_ERROR",
-                                                                  "message": "storage unavailable"})])
+    ws.fail_once(
+        "/api/2.0/pipelines/p-dev/updates",
+        500,
+        {"error_code": "INTERNAL_ERROR", "message": "storage unavailable"},
+    )
 
     assert main(["pipeline", "start", "--pipeline-id", "p-dev"]) == 1
 
@@ -274,8 +390,9 @@ def test_server_error_500_is_reported_not_retried(ws, capsys):
 
 
 def test_unavailable_503_is_retried_by_the_sdk(ws, capsys):
-    ws.errors["/api/2.0/pipelines/p-dev"] = deque([(503, {"error_code": "TEMPORARILY_UNAVAILABLE",
-                                                          "message": "try later"})])
+    ws.fail_once(
+        "/api/2.0/pipelines/p-dev", 503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "try later"}
+    )
     ws.update_states["u-2"] = deque(["COMPLETED"])
 
     assert main(["pipeline", "wait", "--pipeline-id", "p-dev"]) == 0
@@ -288,7 +405,9 @@ def test_unavailable_503_is_retried_by_the_sdk(ws, capsys):
 def test_slow_workspace_times_out_with_a_message(ws, capsys):
     ws.slow["/api/2.0/pipelines/p-dev/updates"] = 1.0
 
-    code = main(["pipeline", "start", "--pipeline-id", "p-dev", "--http-timeout", "0.2", "--retry-timeout", "1"])
+    code = main(
+        ["pipeline", "start", "--pipeline-id", "p-dev", "--http-timeout", "0.2", "--retry-timeout", "1"]
+    )
 
     assert code == 1
     err = capsys.readouterr().err
@@ -304,5 +423,7 @@ def test_missing_credentials(ws, capsys, monkeypatch):
 
     err = capsys.readouterr().err
     assert err.startswith("error: cannot authenticate to a Databricks workspace: ")
-    assert err.rstrip().endswith("Set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass --profile (see docs/deploy.md)")
+    assert err.rstrip().endswith(
+        "Set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass --profile (see docs/deploy.md)"
+    )
     assert ws.requests == []
