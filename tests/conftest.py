@@ -20,7 +20,9 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """The one SparkSession of the test run: Delta, cached jars, UI off, few shuffle partitions."""
     warehouse = tmp_path_factory.mktemp("warehouse")
     session = build_session(
-        SessionSettings(app_name="orders-lakehouse-tests", testing=True, shuffle_partitions=2, warehouse_dir=warehouse)
+        SessionSettings(
+            app_name="orders-lakehouse-tests", testing=True, shuffle_partitions=2, warehouse_dir=warehouse
+        )
     )
     yield session
     for query in session.streams.active:

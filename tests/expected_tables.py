@@ -16,7 +16,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 def sorted_rows(rows: list[list[Any]], index: list[int]) -> list[list[Any]]:
     """``rows`` sorted on the columns at ``index``, NULLs first."""
-    return sorted(rows, key=lambda r: tuple((r[i] is not None, r[i] if r[i] is not None else "") for i in index))
+    return sorted(
+        rows, key=lambda r: tuple((r[i] is not None, r[i] if r[i] is not None else "") for i in index)
+    )
 
 
 def table_rows(df: DataFrame, columns: list[str], key: list[str]) -> list[list[Any]]:
@@ -36,4 +38,6 @@ def table_rows(df: DataFrame, columns: list[str], key: list[str]) -> list[list[A
 
 def expected(update: int, table: str) -> dict[str, Any]:
     """``fixtures/expected/update_<n>/<table>.json``: columns, key and rows."""
-    return json.loads((FIXTURES / "expected" / f"update_{update}" / f"{table}.json").read_text(encoding="utf-8"))
+    return json.loads(
+        (FIXTURES / "expected" / f"update_{update}" / f"{table}.json").read_text(encoding="utf-8")
+    )

@@ -88,7 +88,11 @@ def configuration_keys_read() -> frozenset[str]:
         dicts = _module_dict_literals(tree)
         loops = _loop_sources(tree)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+            ):
                 continue
             if not _ends_with_conf(node.func.value) or not node.args:
                 continue
@@ -98,12 +102,16 @@ def configuration_keys_read() -> frozenset[str]:
             elif isinstance(arg, ast.Name) and arg.id in loops and loops[arg.id] in dicts:
                 keys.update(dicts[loops[arg.id]])
             else:
-                raise AssertionError(f"{path}:{node.lineno}: conf.get with a key the test cannot read: {ast.unparse(arg)}")
+                raise AssertionError(
+                    f"{path}:{node.lineno}: conf.get with a key the test cannot read: {ast.unparse(arg)}"
+                )
     return frozenset(k for k in keys if k.startswith(CONF_PREFIX))
 
 
 def _ends_with_conf(node: ast.expr) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "conf") or (isinstance(node, ast.Name) and node.id == "conf")
+    return (isinstance(node, ast.Attribute) and node.attr == "conf") or (
+        isinstance(node, ast.Name) and node.id == "conf"
+    )
 
 
 def _module_dict_literals(tree: ast.Module) -> dict[str, list[str]]:
@@ -115,7 +123,9 @@ def _module_dict_literals(tree: ast.Module) -> dict[str, list[str]]:
         elif isinstance(node, ast.AnnAssign):
             target, value = node.target, node.value
         if isinstance(target, ast.Name) and isinstance(value, ast.Dict):
-            found[target.id] = [k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+            found[target.id] = [
+                k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+            ]
     return found
 
 
@@ -124,7 +134,11 @@ def _loop_sources(tree: ast.Module) -> dict[str, str]:
     found: dict[str, str] = {}
     for loop in (n for n in ast.walk(tree) if isinstance(n, (ast.comprehension, ast.For))):
         iterated = loop.iter
-        if isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Attribute) and iterated.func.attr in ("items", "keys"):
+        if (
+            isinstance(iterated, ast.Call)
+            and isinstance(iterated.func, ast.Attribute)
+            and iterated.func.attr in ("items", "keys")
+        ):
             iterated = iterated.func.value
         if not isinstance(iterated, ast.Name):
             continue
@@ -146,7 +160,11 @@ def _reachable_modules() -> list[Path]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             modules: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("orders_lakehouse"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("orders_lakehouse")
+            ):
                 modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
                 modules = [a.name for a in node.names if a.name.startswith("orders_lakehouse")]

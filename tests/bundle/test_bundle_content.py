@@ -20,7 +20,13 @@ from bundle_facts import (
 from localdlt.bundle import load_pipeline_resource
 
 RESOURCES = REPO / "resources"
-KIND_SUFFIX = {"pipelines": "pipeline", "jobs": "job", "dashboards": "dashboard", "alerts": "alert", "apps": "app"}
+KIND_SUFFIX = {
+    "pipelines": "pipeline",
+    "jobs": "job",
+    "dashboards": "dashboard",
+    "alerts": "alert",
+    "apps": "app",
+}
 REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -73,21 +79,34 @@ def test_every_reference_names_a_declared_variable_or_resource():
                 kind, key, field = rest.split(".")
                 assert (kind, key) in resources and field == "id", f"{path.name}: ${{{reference}}}"
             else:
-                assert reference in {"bundle.name", "bundle.target", "workspace.file_path",
-                                     "workspace.current_user.userName", "workspace.current_user.short_name"}, reference
+                assert reference in {
+                    "bundle.name",
+                    "bundle.target",
+                    "workspace.file_path",
+                    "workspace.current_user.userName",
+                    "workspace.current_user.short_name",
+                }, reference
 
 
 def test_every_declared_variable_is_used():
     declared = set(load_yaml(REPO / "databricks.yml")["variables"])
-    used = {r[len("var."):] for p in bundle_files() for r in REFERENCE.findall(p.read_text()) if r.startswith("var.")}
+    used = {
+        r[len("var.") :]
+        for p in bundle_files()
+        for r in REFERENCE.findall(p.read_text())
+        if r.startswith("var.")
+    }
     assert declared == used
 
 
 def test_library_root_and_file_paths_resolve_to_existing_files():
     pipeline = _pipeline()
     assert (RESOURCES / pipeline["root_path"]).resolve() == REPO / "pipelines" / "orders"
-    resource = load_pipeline_resource(RESOURCES / "orders.pipeline.yml", target="dev",
-                                      overrides={"workspace.current_user.short_name": "ana"})
+    resource = load_pipeline_resource(
+        RESOURCES / "orders.pipeline.yml",
+        target="dev",
+        overrides={"workspace.current_user.short_name": "ana"},
+    )
     expected = sorted((REPO / "pipelines" / "orders" / "transformations").glob("*.py"))
     assert resource.libraries == expected and len(expected) == len(defined_tables()) + 1  # + the view
     for (kind, key), (path, settings) in _resources().items():
@@ -110,14 +129,21 @@ def test_pipeline_settings_follow_the_design():
     assert pipeline["serverless"] is True and pipeline["continuous"] is True
     assert "development" not in pipeline  # mode: production rejects it; mode: development sets it
     assert pipeline["catalog"] == "${var.catalog}" and pipeline["schema"] == "${var.schema}"
-    assert pipeline["event_log"] == {"catalog": "${var.catalog}", "schema": "${var.schema}", "name": "orders_event_log"}
+    assert pipeline["event_log"] == {
+        "catalog": "${var.catalog}",
+        "schema": "${var.schema}",
+        "name": "orders_event_log",
+    }
     assert pipeline["environment"] == {"dependencies": ["--editable ${workspace.file_path}"]}
-    assert pipeline["notifications"] == [{
-        "email_recipients": ["${var.notification_email}"],
-        "alerts": ["on-update-failure", "on-update-fatal-failure", "on-flow-failure"],
-    }]
+    assert pipeline["notifications"] == [
+        {
+            "email_recipients": ["${var.notification_email}"],
+            "alerts": ["on-update-failure", "on-update-fatal-failure", "on-flow-failure"],
+        }
+    ]
     assert "`mode: development` turns this off: the deployed dev pipeline is triggered" in _comments(
-        RESOURCES / "orders.pipeline.yml")
+        RESOURCES / "orders.pipeline.yml"
+    )
 
 
 def test_targets():
@@ -132,18 +158,26 @@ def test_targets():
 
 
 def test_job_triggers_the_pipeline():
-    (path, job), = [(p, s) for (kind, _), (p, s) in _resources().items() if kind == "jobs"]
+    ((path, job),) = [(p, s) for (kind, _), (p, s) in _resources().items() if kind == "jobs"]
     assert [t["pipeline_task"] for t in job["tasks"]] == [
         {"pipeline_id": "${resources.pipelines.orders.id}", "full_refresh": False}
     ]
 
 
 def test_dashboard_reads_only_gold_tables_the_pipeline_defines():
-    (path, settings), = [v for (kind, _), v in _resources().items() if kind == "dashboards"]
+    ((path, settings),) = [v for (kind, _), v in _resources().items() if kind == "dashboards"]
     lvdash = dashboard(path.parent / settings["file_path"])
     read = set().union(*(tables_in_sql(dataset_sql(d)) for d in lvdash["datasets"]))
-    assert read == {"gold_sales_per_minute", "gold_payment_health", "gold_status_funnel", "gold_fulfillment_sla",
-                    "gold_top_products", "gold_order_alerts", "fact_orders", "dim_date"}
+    assert read == {
+        "gold_sales_per_minute",
+        "gold_payment_health",
+        "gold_status_funnel",
+        "gold_fulfillment_sla",
+        "gold_top_products",
+        "gold_order_alerts",
+        "fact_orders",
+        "dim_date",
+    }
     assert read <= defined_tables()
     datasets = {d["name"] for d in lvdash["datasets"]}
     for page in lvdash["pages"]:
@@ -153,7 +187,8 @@ def test_dashboard_reads_only_gold_tables_the_pipeline_defines():
                 fields = {f["name"] for f in query["query"]["fields"]}
                 encodings = item["widget"]["spec"]["encodings"]
                 used = [e["fieldName"] for e in encodings.get("columns", [])] + [
-                    e["fieldName"] for e in encodings.values() if isinstance(e, dict) and "fieldName" in e]
+                    e["fieldName"] for e in encodings.values() if isinstance(e, dict) and "fieldName" in e
+                ]
                 assert set(used) <= fields, item["widget"]["name"]
 
 

@@ -18,7 +18,9 @@ def _errors(validator: Draft202012Validator, document: dict) -> list[str]:
         while error.context:
             # the deepest error wins; at equal depth, not the "is not of type 'string'" of the
             # ${...} alternative
-            error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator not in ("type", "pattern")))
+            error = max(
+                error.context, key=lambda e: (len(e.absolute_path), e.validator not in ("type", "pattern"))
+            )
         found.append(f"{'/'.join(map(str, error.absolute_path))}: {error.message}")
     return sorted(found)
 

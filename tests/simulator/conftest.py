@@ -13,7 +13,13 @@ from jsonschema import Draft202012Validator
 from orders_lakehouse.simulator import bad
 from orders_lakehouse.simulator.engine import Message, Simulator, SimulatorConfig
 
-CONTRACT = Path(__file__).resolve().parents[2] / "src" / "orders_lakehouse" / "contract" / "order_event.v1.schema.json"
+CONTRACT = (
+    Path(__file__).resolve().parents[2]
+    / "src"
+    / "orders_lakehouse"
+    / "contract"
+    / "order_event.v1.schema.json"
+)
 START = datetime(2026, 11, 29, 7, 0, tzinfo=timezone.utc)
 
 
@@ -48,4 +54,6 @@ def start() -> datetime:
 @pytest.fixture(scope="module")
 def mixed_run() -> tuple[Simulator, list[Message]]:
     """3,000 messages with every imperfection on: 3% bad, 2% duplicates, 5% late."""
-    return take(3000, time_scale=36000.0, bad_rate=0.03, duplicate_rate=0.02, late_rate=0.05, bad_kinds=bad.select())
+    return take(
+        3000, time_scale=36000.0, bad_rate=0.03, duplicate_rate=0.02, late_rate=0.05, bad_kinds=bad.select()
+    )

@@ -14,7 +14,9 @@ from orders_lakehouse.producers.files import AtomicFileProducer
 
 def test_concurrent_reader_never_sees_a_partial_file(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    producer = AtomicFileProducer(landing, batch_size=1_000_000, max_batch_seconds=3600)  # we decide when files land
+    producer = AtomicFileProducer(
+        landing, batch_size=1_000_000, max_batch_seconds=3600
+    )  # we decide when files land
     stop = threading.Event()
     seen: dict[str, int] = {}
     problems: list[str] = []
@@ -75,5 +77,6 @@ def test_staging_inside_landing_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as error:
         AtomicFileProducer(tmp_path / "landing", staging=tmp_path / "landing" / "tmp")
     assert str(error.value) == (
-        f"staging: {tmp_path / 'landing' / 'tmp'} is inside the landing folder {tmp_path / 'landing'}; it must be outside"
+        f"staging: {tmp_path / 'landing' / 'tmp'} is inside the landing folder {tmp_path / 'landing'}; it "
+        "must be outside"
     )

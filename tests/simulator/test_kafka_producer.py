@@ -24,7 +24,12 @@ from orders_lakehouse.simulator.runner import run
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list:
     """Every message of ``topic`` from the beginning (stops at ``expected`` or after ``timeout``)."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4()}", "auto.offset.reset": "earliest", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
     )
     consumer.subscribe([topic])
     out = []
@@ -55,7 +60,9 @@ def test_exactly_n_delivered_keyed_by_order_in_per_order_order(kafka: str, simul
     for message in received:
         if message.key() is not None:  # (some bad payloads are not UTF-8 JSON: look for the field's bytes)
             assert b'"order_id":"' + message.key() + b'"' in message.value()
-    assert sum(m.key() is None for m in received) == sum(m.key is None for m in sent)  # keyless bad messages only
+    assert sum(m.key() is None for m in received) == sum(
+        m.key is None for m in sent
+    )  # keyless bad messages only
     assert all(m.category == BAD for m in sent if m.key is None)
     # One order -> one partition, and its events in the order they were sent.
     by_key_sent: dict[str, list[bytes]] = defaultdict(list)
@@ -66,8 +73,12 @@ def test_exactly_n_delivered_keyed_by_order_in_per_order_order(kafka: str, simul
     for m in received:
         if m.key() is not None:
             by_key_received[m.key().decode()].append(m)
-    assert {k: len({m.partition() for m in v}) for k, v in by_key_received.items()} == {k: 1 for k in by_key_sent}
-    assert {k: [m.value() for m in sorted(v, key=lambda m: m.offset())] for k, v in by_key_received.items()} == dict(by_key_sent)
+    assert {k: len({m.partition() for m in v}) for k, v in by_key_received.items()} == {
+        k: 1 for k in by_key_sent
+    }
+    assert {
+        k: [m.value() for m in sorted(v, key=lambda m: m.offset())] for k, v in by_key_received.items()
+    } == dict(by_key_sent)
     assert len({m.partition() for m in received}) == 2  # the broker's two partitions are both used
 
 
@@ -82,7 +93,19 @@ def test_unreachable_broker_gives_one_clear_error() -> None:
 
 def test_simulate_cli_to_unreachable_broker_exits_2_with_one_line(capsys) -> None:
     port = free_port()
-    code = main(["simulate", "--to", "kafka", "--bootstrap", f"127.0.0.1:{port}", "--events", "5", "--connect-timeout", "1"])
+    code = main(
+        [
+            "simulate",
+            "--to",
+            "kafka",
+            "--bootstrap",
+            f"127.0.0.1:{port}",
+            "--events",
+            "5",
+            "--connect-timeout",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 2
     assert out.startswith(f"error: Kafka broker 127.0.0.1:{port} unreachable: no answer within 1s (")
@@ -93,7 +116,16 @@ def test_eventhubs_target_uses_the_kafka_endpoint_with_sasl_from_the_environment
     secret = "Endpoint=sb://my-ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc="
     target = eventhubs_target("my-ns", "orders", {"EVENTHUBS_CONNECTION_STRING": secret})
     config = target.client_config()
-    assert {k: config[k] for k in ("bootstrap.servers", "security.protocol", "sasl.mechanisms", "sasl.username", "sasl.password")} == {
+    assert {
+        k: config[k]
+        for k in (
+            "bootstrap.servers",
+            "security.protocol",
+            "sasl.mechanisms",
+            "sasl.username",
+            "sasl.password",
+        )
+    } == {
         "bootstrap.servers": "my-ns.servicebus.windows.net:9093",
         "security.protocol": "SASL_SSL",
         "sasl.mechanisms": "PLAIN",
@@ -112,7 +144,10 @@ def test_eventhubs_target_uses_the_kafka_endpoint_with_sasl_from_the_environment
 def test_eventhubs_without_connection_string_names_the_variable() -> None:
     with pytest.raises(ValueError) as error:
         eventhubs_target("my-ns", "orders", {})
-    assert str(error.value) == "set EVENTHUBS_CONNECTION_STRING to the Event Hubs connection string (Endpoint=sb://...)"
+    assert (
+        str(error.value)
+        == "set EVENTHUBS_CONNECTION_STRING to the Event Hubs connection string (Endpoint=sb://...)"
+    )
 
 
 @pytest.mark.kafka
@@ -122,4 +157,8 @@ def test_a_message_the_client_refuses_is_a_delivery_error(kafka: str) -> None:
     with pytest.raises(DeliveryError) as error:
         with KafkaProducer(local_target(kafka, "orders-too-big")) as producer:
             producer.send("ORD-1", b"x" * 2_000_000)
-    assert str(error.value) == "message of 2000000 bytes (key ORD-1) refused: Unable to produce message: Broker: Message size too large"
+    assert (
+        str(error.value)
+        == "message of 2000000 bytes (key ORD-1) refused: Unable to produce message: Broker: Message size "
+           "too large"
+    )

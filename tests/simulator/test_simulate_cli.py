@@ -16,9 +16,29 @@ def lines(landing: Path) -> list[bytes]:
 
 def simulate(tmp_path: Path, name: str, *extra: str) -> list[bytes]:
     code = main(
-        ["simulate", "--to", "files", "--landing", str(tmp_path / name), "--events", "300", "--rate", "0", "--seed", "9",
-         "--start-time", "2026-11-29T07:00:00Z", "--bad-rate", "0.05", "--batch-size", "64", "--no-progress",
-         "--truth", str(tmp_path / f"{name}.json"), *extra]
+        [
+            "simulate",
+            "--to",
+            "files",
+            "--landing",
+            str(tmp_path / name),
+            "--events",
+            "300",
+            "--rate",
+            "0",
+            "--seed",
+            "9",
+            "--start-time",
+            "2026-11-29T07:00:00Z",
+            "--bad-rate",
+            "0.05",
+            "--batch-size",
+            "64",
+            "--no-progress",
+            "--truth",
+            str(tmp_path / f"{name}.json"),
+            *extra,
+        ]
     )
     assert code == 0
     return lines(tmp_path / name)
@@ -44,7 +64,10 @@ def test_exactly_n_messages_reproducible_with_seed_and_start_time(tmp_path: Path
         (["--to", "files"], "error: --to files needs --landing DIR"),
         (["--to", "kafka"], "error: --to kafka needs --bootstrap HOST:PORT"),
         (["--to", "eventhubs"], "error: --to eventhubs needs --namespace NS"),
-        (["--to", "files", "--landing", "x", "--rate", "0", "--duration", "5"], "error: --duration needs a --rate above 0 (it sends rate × duration messages)"),
+        (
+            ["--to", "files", "--landing", "x", "--rate", "0", "--duration", "5"],
+            "error: --duration needs a --rate above 0 (it sends rate × duration messages)",
+        ),
     ],
 )
 def test_argument_errors_are_one_line(args: list[str], message: str, capsys, monkeypatch) -> None:
@@ -56,4 +79,7 @@ def test_argument_errors_are_one_line(args: list[str], message: str, capsys, mon
 def test_eventhubs_without_secret_is_one_line(capsys, monkeypatch) -> None:
     monkeypatch.delenv("EVENTHUBS_CONNECTION_STRING", raising=False)
     assert main(["simulate", "--to", "eventhubs", "--namespace", "ns"]) == 2
-    assert capsys.readouterr().out == "error: set EVENTHUBS_CONNECTION_STRING to the Event Hubs connection string (Endpoint=sb://...)\n"
+    assert (
+        capsys.readouterr().out
+        == "error: set EVENTHUBS_CONNECTION_STRING to the Event Hubs connection string (Endpoint=sb://...)\n"
+    )

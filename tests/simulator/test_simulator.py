@@ -18,7 +18,9 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def test_every_valid_and_duplicate_message_satisfies_the_contract(mixed_run, validator: Draft202012Validator) -> None:
+def test_every_valid_and_duplicate_message_satisfies_the_contract(
+    mixed_run, validator: Draft202012Validator
+) -> None:
     _, messages = mixed_run
     good = [m for m in messages if m.category != BAD]
     errors = {m.index: [e.message for e in validator.iter_errors(json.loads(m.value))] for m in good}
@@ -40,7 +42,12 @@ def test_every_event_type_and_payment_method_appears(mixed_run) -> None:
     simulator, messages = mixed_run
     events = [json.loads(m.value) for m in messages if m.category == VALID]
     assert {e["event_type"] for e in events} == {f"order_{s}" for s in lifecycle.STATUSES}
-    assert {e["payment"]["method"] for e in events if "payment" in e} == {"pix", "credit_card", "debit_card", "boleto"}
+    assert {e["payment"]["method"] for e in events if "payment" in e} == {
+        "pix",
+        "credit_card",
+        "debit_card",
+        "boleto",
+    }
     installments = {e["payment"]["installments"] for e in events if "payment" in e}
     assert 1 in installments and max(installments) > 1
     assert all(e["amounts"]["currency"] == "BRL" for e in events if "amounts" in e)
@@ -153,7 +160,10 @@ def test_truth_is_written_as_json(tmp_path, mixed_run) -> None:
         ({"rate": 0}, "rate must be > 0 messages per simulated second, got 0"),
         ({"bad_rate": 1.5}, "bad_rate must be within [0, 1], got 1.5"),
         ({"bad_rate": 0.1}, "bad_rate > 0 needs at least one kind in bad_kinds"),
-        ({"start_time": datetime(2026, 1, 1)}, "start_time must carry a time zone (e.g. 2026-11-29T07:00:00Z)"),
+        (
+            {"start_time": datetime(2026, 1, 1)},
+            "start_time must carry a time zone (e.g. 2026-11-29T07:00:00Z)",
+        ),
     ],
 )
 def test_config_errors_name_the_argument(overrides: dict, message: str) -> None:

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.kafka
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orders_lakehouse.devstack.kafka_broker", *args], capture_output=True, text=True
+        [sys.executable, "-m", "orders_lakehouse.devstack.kafka_broker", *args],
+        capture_output=True,
+        text=True,
     )
 
 

@@ -48,7 +48,8 @@ def kinds() -> tuple[BadEventKind, ...]:
     text = resources.files(__package__).joinpath(CATALOG_RESOURCE).read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     return tuple(
-        BadEventKind(entry["kind"], entry["description"], tuple(entry["failed_rules"])) for entry in data["kinds"]
+        BadEventKind(entry["kind"], entry["description"], tuple(entry["failed_rules"]))
+        for entry in data["kinds"]
     )
 
 

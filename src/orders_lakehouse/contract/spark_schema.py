@@ -76,7 +76,10 @@ def spark_type(node: dict[str, Any], path: str = "$") -> DataType:
         if not properties:
             raise ContractError(f"{path}: an object needs 'properties' to have a Spark schema")
         return StructType(
-            [StructField(name, spark_type(child, f"{path}.{name}"), nullable=True) for name, child in properties.items()]
+            [
+                StructField(name, spark_type(child, f"{path}.{name}"), nullable=True)
+                for name, child in properties.items()
+            ]
         )
     if kind == "array":
         if "items" not in node:

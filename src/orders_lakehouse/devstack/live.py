@@ -60,7 +60,9 @@ def newest_event_time(path: Path) -> datetime | None:
         import pyarrow.compute as pc
         from deltalake import DeltaTable
 
-        column = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=["event_time"]).column("event_time")
+        column = (
+            DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=["event_time"]).column("event_time")
+        )
         newest = pc.max(column).as_py()
         if newest is None:
             return None
@@ -118,15 +120,18 @@ def render(state: DemoState) -> Group:
     """The view: producer line, tables with rows / dropped, alerts, freshness."""
     with state.lock:
         elapsed = time.monotonic() - state.started
+        categories = ", ".join(f"{k} {v}" for k, v in sorted(state.by_category.items()))
         header = Table.grid(padding=(0, 2))
         header.add_row(
             f"[bold]{state.phase}[/]",
             f"{elapsed:5.0f}s",
             f"source [cyan]{state.source}[/]",
-            f"sent [bold]{state.sent}[/] ({', '.join(f'{k} {v}' for k, v in sorted(state.by_category.items()))})",
+            f"sent [bold]{state.sent}[/] ({categories})",
         )
         if state.freshness is not None:
-            header.add_row("", "", "freshness", f"newest event in Silver is [bold]{state.freshness:.1f}s[/] old")
+            header.add_row(
+                "", "", "freshness", f"newest event in Silver is [bold]{state.freshness:.1f}s[/] old"
+            )
         if state.dashboard:
             header.add_row("", "", "dashboard", state.dashboard)
         tables = Table(title="tables", expand=False)
@@ -136,16 +141,23 @@ def render(state: DemoState) -> Group:
         tables.add_column("flow status")
         dropped = {r.target: r.dropped_records for r in state.flows.values()}
         status = {r.target: (r.status, r.error) for r in state.flows.values()}
-        names = sorted(set(state.counts) | set(status), key=lambda n: (next((i for i, p in enumerate(LAYERS) if n.startswith(p)), 9), n))
+        names = sorted(
+            set(state.counts) | set(status),
+            key=lambda n: (next((i for i, p in enumerate(LAYERS) if n.startswith(p)), 9), n),
+        )
         for name in names:
             count = state.counts.get(name)
             flow_status, error = status.get(name, ("", None))
             style = "red" if flow_status == "FAILED" else ""
             tables.add_row(
-                name, "…" if count is None else str(count), str(dropped.get(name, "")),
+                name,
+                "…" if count is None else str(count),
+                str(dropped.get(name, "")),
                 f"[{style}]{flow_status}[/]" if style else flow_status,
             )
-        failures = [f"[red]{r.name}: {(r.error or '')[:160]}[/]" for r in state.flows.values() if r.status == "FAILED"]
+        failures = [
+            f"[red]{r.name}: {(r.error or '')[:160]}[/]" for r in state.flows.values() if r.status == "FAILED"
+        ]
         alerts = [_alert_text(a) for a in state.alerts[-5:]]
         alert_panel = Panel("\n".join(alerts) or "none", title=f"alerts ({len(state.alerts)})", expand=False)
     return Group(header, tables, alert_panel, *failures)

@@ -55,21 +55,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common.add_argument("--target", "-t", help="bundle target (default: the bundle's default target, dev)")
     common.add_argument("--profile", "-p", help="Databricks CLI profile (~/.databrickscfg)")
     common.add_argument("--host", help="workspace URL (default: from the profile or DATABRICKS_HOST)")
-    common.add_argument("--resource", type=Path, default=DEFAULT_RESOURCE, help="bundle pipeline resource file")
+    common.add_argument(
+        "--resource", type=Path, default=DEFAULT_RESOURCE, help="bundle pipeline resource file"
+    )
     common.add_argument("--pipeline-id", help="use this pipeline instead of finding it by name")
-    common.add_argument("--http-timeout", type=float, default=60.0, help="seconds per HTTP request (default 60)")
-    common.add_argument("--retry-timeout", type=int, default=300, help="seconds of retries on transient errors")
+    common.add_argument(
+        "--http-timeout", type=float, default=60.0, help="seconds per HTTP request (default 60)"
+    )
+    common.add_argument(
+        "--retry-timeout", type=int, default=300, help="seconds of retries on transient errors"
+    )
 
     waiting = argparse.ArgumentParser(add_help=False)
-    waiting.add_argument("--timeout", type=float, default=3600.0, help="give up waiting after this many seconds")
+    waiting.add_argument(
+        "--timeout", type=float, default=3600.0, help="give up waiting after this many seconds"
+    )
     waiting.add_argument("--poll-interval", type=float, default=5.0, help="seconds between status checks")
 
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--format", choices=("table", "json"), default="table")
     output.add_argument("--update-id", help="default: the latest update")
 
-    parser = subparsers.add_parser("pipeline", help="operate the deployed Databricks pipeline (databricks-sdk)",
-                                   description=__doc__.split("\n\n")[0])
+    parser = subparsers.add_parser(
+        "pipeline",
+        help="operate the deployed Databricks pipeline (databricks-sdk)",
+        description=__doc__.split("\n\n")[0],
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     start = actions.add_parser("start", parents=[common, waiting], help="start an update")
@@ -77,19 +88,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--wait", action="store_true", help="then wait for it, like `wait`")
     start.set_defaults(handler=_handler(_start))
 
-    wait = actions.add_parser("wait", parents=[common, waiting], help="wait for an update to finish, showing progress")
+    wait = actions.add_parser(
+        "wait", parents=[common, waiting], help="wait for an update to finish, showing progress"
+    )
     wait.add_argument("--update-id", help="default: the latest update")
     wait.set_defaults(handler=_handler(_wait))
 
     events = actions.add_parser("events", parents=[common, output], help="print the event log of an update")
     events.add_argument("--all-updates", action="store_true", help="events of every update, not one")
-    events.add_argument("--level", action="append", choices=("INFO", "WARN", "ERROR", "METRICS"),
-                        help="only these levels (repeatable)")
+    events.add_argument(
+        "--level",
+        action="append",
+        choices=("INFO", "WARN", "ERROR", "METRICS"),
+        help="only these levels (repeatable)",
+    )
     events.add_argument("--limit", type=int, default=50, help="newest N events (default 50)")
     events.set_defaults(handler=_handler(_events))
 
-    quality = actions.add_parser("quality", parents=[common, output],
-                                 help="print rows written / dropped per flow and expectation results of an update")
+    quality = actions.add_parser(
+        "quality",
+        parents=[common, output],
+        help="print rows written / dropped per flow and expectation results of an update",
+    )
     quality.set_defaults(handler=_handler(_quality))
 
 
@@ -100,10 +120,14 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
         console = Console(highlight=False)
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         try:
-            w = workspace_client(ConnectionOptions(
-                profile=args.profile, host=args.host,
-                http_timeout_seconds=args.http_timeout, retry_timeout_seconds=args.retry_timeout,
-            ))
+            w = workspace_client(
+                ConnectionOptions(
+                    profile=args.profile,
+                    host=args.host,
+                    http_timeout_seconds=args.http_timeout,
+                    retry_timeout_seconds=args.retry_timeout,
+                )
+            )
             if args.pipeline_id:
                 pipeline = PipelineRef(pipeline_id=args.pipeline_id, name=args.pipeline_id)
             else:
@@ -129,8 +153,11 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
 def _start(w: WorkspaceClient, pipeline: PipelineRef, args: argparse.Namespace, console: Console) -> int:
     update_id = start_update(w, pipeline.pipeline_id, full_refresh=args.full_refresh)
-    console.print(f"started update {update_id} of {pipeline.name} ({pipeline.pipeline_id})"
-                  f"{' with full refresh' if args.full_refresh else ''}", markup=False)
+    console.print(
+        f"started update {update_id} of {pipeline.name} ({pipeline.pipeline_id})"
+        f"{' with full refresh' if args.full_refresh else ''}",
+        markup=False,
+    )
     if not args.wait:
         return EXIT_OK
     return _wait_for(w, pipeline, update_id, args, console)
@@ -141,8 +168,9 @@ def _wait(w: WorkspaceClient, pipeline: PipelineRef, args: argparse.Namespace, c
     return _wait_for(w, pipeline, update_id, args, console)
 
 
-def _wait_for(w: WorkspaceClient, pipeline: PipelineRef, update_id: str, args: argparse.Namespace,
-              console: Console) -> int:
+def _wait_for(
+    w: WorkspaceClient, pipeline: PipelineRef, update_id: str, args: argparse.Namespace, console: Console
+) -> int:
     continuous = is_continuous(w, pipeline.pipeline_id)
     with console.status(f"update {update_id}: waiting") as spinner:
 
@@ -152,16 +180,24 @@ def _wait_for(w: WorkspaceClient, pipeline: PipelineRef, update_id: str, args: a
             console.print(f"update {update_id}: {state}", markup=False)
 
         final = wait_for_update(
-            w, pipeline.pipeline_id, update_id, timeout_seconds=args.timeout, poll_seconds=args.poll_interval,
-            until_running=continuous, on_state=on_state,
+            w,
+            pipeline.pipeline_id,
+            update_id,
+            timeout_seconds=args.timeout,
+            poll_seconds=args.poll_interval,
+            until_running=continuous,
+            on_state=on_state,
         )
     if final.state == UpdateInfoState.COMPLETED:
         return EXIT_OK
     if final.state == UpdateInfoState.RUNNING and continuous:
-        console.print(f"{pipeline.name} is continuous: update {update_id} is RUNNING and keeps running", markup=False)
+        console.print(
+            f"{pipeline.name} is continuous: update {update_id} is RUNNING and keeps running", markup=False
+        )
         return EXIT_OK
-    errors = ev.recent_events(w, pipeline.pipeline_id, limit=20,
-                              filter=ev.event_filter(update_id=update_id, levels=["ERROR"]))
+    errors = ev.recent_events(
+        w, pipeline.pipeline_id, limit=20, filter=ev.event_filter(update_id=update_id, levels=["ERROR"])
+    )
     if errors:
         console.print(render.events_table(errors, f"errors of update {update_id}"))
     return EXIT_FAILED
@@ -169,8 +205,12 @@ def _wait_for(w: WorkspaceClient, pipeline: PipelineRef, update_id: str, args: a
 
 def _events(w: WorkspaceClient, pipeline: PipelineRef, args: argparse.Namespace, console: Console) -> int:
     update_id = None if args.all_updates else (args.update_id or latest_update_id(w, pipeline.pipeline_id))
-    found = ev.recent_events(w, pipeline.pipeline_id, limit=args.limit,
-                             filter=ev.event_filter(update_id=update_id, levels=args.level))
+    found = ev.recent_events(
+        w,
+        pipeline.pipeline_id,
+        limit=args.limit,
+        filter=ev.event_filter(update_id=update_id, levels=args.level),
+    )
     if args.format == "json":
         render.print_json(console, [dataclasses.asdict(e) for e in found])
     else:

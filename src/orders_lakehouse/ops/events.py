@@ -87,7 +87,9 @@ def iter_events(w: WorkspaceClient, pipeline_id: str, *, filter: str | None = No
         query = {"max_results": PAGE_SIZE, "page_token": token}
 
 
-def recent_events(w: WorkspaceClient, pipeline_id: str, *, limit: int, filter: str | None = None) -> list[Event]:
+def recent_events(
+    w: WorkspaceClient, pipeline_id: str, *, limit: int, filter: str | None = None
+) -> list[Event]:
     """The ``limit`` newest matching events, oldest first (the order a log is read in)."""
     events: list[Event] = []
     for event in iter_events(w, pipeline_id, filter=filter):

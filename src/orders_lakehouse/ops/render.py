@@ -23,26 +23,45 @@ def events_table(events: list[Event], title: str) -> Table:
         if event.error:
             message += "\n" + escape(_error_summary(event.error))
         level = f"[red]{escape(event.level)}[/red]" if event.level == "ERROR" else escape(event.level)
-        table.add_row(escape(event.timestamp), level, escape(event.event_type), escape(event.flow_name or ""), message)
+        table.add_row(
+            escape(event.timestamp), level, escape(event.event_type), escape(event.flow_name or ""), message
+        )
     return table
 
 
-def quality_tables(flows: list[FlowMetrics], expectations: list[ExpectationMetrics], title: str) -> list[Table]:
+def quality_tables(
+    flows: list[FlowMetrics], expectations: list[ExpectationMetrics], title: str
+) -> list[Table]:
     """A table of flows (rows written / dropped) and one of expectations (passed / failed)."""
     flow_table = Table(title=escape(f"{title}: flows"))
-    for column, justify in (("flow", "left"), ("status", "left"), ("output rows", "right"), ("dropped rows", "right")):
+    for column, justify in (
+        ("flow", "left"),
+        ("status", "left"),
+        ("output rows", "right"),
+        ("dropped rows", "right"),
+    ):
         flow_table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for flow in flows:
-        flow_table.add_row(escape(flow.flow_name), escape(flow.status), str(flow.output_rows), str(flow.dropped_records))
+        flow_table.add_row(
+            escape(flow.flow_name), escape(flow.status), str(flow.output_rows), str(flow.dropped_records)
+        )
     quality_table = Table(title=escape(f"{title}: expectations"))
     for column, justify in (
-        ("dataset", "left"), ("expectation", "left"), ("passed", "right"), ("failed", "right"), ("failed %", "right"),
+        ("dataset", "left"),
+        ("expectation", "left"),
+        ("passed", "right"),
+        ("failed", "right"),
+        ("failed %", "right"),
     ):
         quality_table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for item in expectations:
         failed = f"[red]{item.failed_records}[/red]" if item.failed_records else "0"
         quality_table.add_row(
-            escape(item.dataset), escape(item.name), str(item.passed_records), failed, f"{item.failure_rate * 100:.2f}"
+            escape(item.dataset),
+            escape(item.name),
+            str(item.passed_records),
+            failed,
+            f"{item.failure_rate * 100:.2f}",
         )
     return [flow_table, quality_table]
 

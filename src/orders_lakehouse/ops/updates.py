@@ -46,7 +46,9 @@ def start_update(w: WorkspaceClient, pipeline_id: str, *, full_refresh: bool = F
         ) from error
     if not response.update_id:
         raise OpsError(f"the workspace started no update for pipeline {pipeline_id}")
-    log.info("started update %s of pipeline %s (full_refresh=%s)", response.update_id, pipeline_id, full_refresh)
+    log.info(
+        "started update %s of pipeline %s (full_refresh=%s)", response.update_id, pipeline_id, full_refresh
+    )
     return response.update_id
 
 
@@ -54,7 +56,9 @@ def latest_update_id(w: WorkspaceClient, pipeline_id: str) -> str:
     """The most recent update of the pipeline."""
     latest = w.pipelines.get(pipeline_id).latest_updates or []
     if not latest or not latest[0].update_id:
-        raise OpsError(f"pipeline {pipeline_id} has no update yet: start one (orders-lakehouse pipeline start)")
+        raise OpsError(
+            f"pipeline {pipeline_id} has no update yet: start one (orders-lakehouse pipeline start)"
+        )
     return latest[0].update_id
 
 

@@ -51,9 +51,14 @@ class AtomicFileProducer:
         self.landing.mkdir(parents=True, exist_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
         if self.staging.resolve().is_relative_to(self.landing.resolve()):
-            raise ValueError(f"staging: {self.staging} is inside the landing folder {self.landing}; it must be outside")
+            raise ValueError(
+                f"staging: {self.staging} is inside the landing folder {self.landing}; it must be outside"
+            )
         if os.stat(self.staging).st_dev != os.stat(self.landing).st_dev:
-            raise ValueError(f"staging: {self.staging} is not on the landing folder's filesystem, so a rename would not be atomic")
+            raise ValueError(
+                f"staging: {self.staging} is not on the landing folder's filesystem, so a rename would not "
+                "be atomic"
+            )
         self.batch_size = batch_size
         self.max_batch_seconds = max_batch_seconds
         self.fsync = fsync
@@ -100,5 +105,7 @@ class AtomicFileProducer:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

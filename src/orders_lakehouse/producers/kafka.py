@@ -137,7 +137,8 @@ class KafkaProducer:
         self.target = target
         self.flush_timeout = flush_timeout
         self.stats = ProducerStats()
-        self.description = f"{'Event Hubs' if target.is_eventhubs else 'Kafka'} {target.bootstrap_servers} topic {target.topic}"
+        kind = "Event Hubs" if target.is_eventhubs else "Kafka"
+        self.description = f"{kind} {target.bootstrap_servers} topic {target.topic}"
         self.errors: list[str] = []  # first few delivery errors, for the exception message
         config = {**target.client_config(), **(extra_config or {})}
         config["error_cb"] = self._on_client_error
@@ -178,7 +179,9 @@ class KafkaProducer:
         try:
             self._producer.produce(self.target.topic, value=value, key=key, on_delivery=self._on_delivery)
         except KafkaException as error:  # refused by the client itself, e.g. above message.max.bytes
-            reason = error.args[0].str() if error.args and isinstance(error.args[0], KafkaError) else str(error)
+            reason = (
+                error.args[0].str() if error.args and isinstance(error.args[0], KafkaError) else str(error)
+            )
             raise DeliveryError(f"message of {len(value)} bytes (key {key}) refused: {reason}") from None
 
     def send(self, key: str | None, value: bytes) -> None:
@@ -193,9 +196,15 @@ class KafkaProducer:
         remaining = self._producer.flush(self.flush_timeout)
         self.stats.batches += 1
         if remaining:
-            raise DeliveryError(f"{remaining} message(s) not confirmed by {self.target.bootstrap_servers} within {self.flush_timeout:g}s")
+            raise DeliveryError(
+                f"{remaining} message(s) not confirmed by {self.target.bootstrap_servers} within "
+                f"{self.flush_timeout:g}s"
+            )
         if self.stats.failed:
-            raise DeliveryError(f"{self.stats.failed} message(s) failed delivery to topic {self.target.topic}: {'; '.join(self.errors)}")
+            raise DeliveryError(
+                f"{self.stats.failed} message(s) failed delivery to topic {self.target.topic}: "
+                f"{'; '.join(self.errors)}"
+            )
 
     def close(self) -> None:
         """Flush (raising on undelivered messages)."""
@@ -204,7 +213,9 @@ class KafkaProducer:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if kind is None:
             self.close()
         else:

@@ -63,33 +63,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The simulate options (shared with the demo, which builds the same run)."""
     target = parser.add_argument_group("where to")
     target.add_argument("--to", choices=["files", "kafka", "eventhubs"], required=True, help="transport")
-    target.add_argument("--landing", type=Path, help="--to files: the landing folder (JSON-lines files appear atomically)")
-    target.add_argument("--batch-size", type=_positive_int, default=500, help="--to files: messages per file at most (default 500)")
+    target.add_argument(
+        "--landing", type=Path, help="--to files: the landing folder (JSON-lines files appear atomically)"
+    )
+    target.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=500,
+        help="--to files: messages per file at most (default 500)",
+    )
     target.add_argument("--bootstrap", help="--to kafka: HOST:PORT of the broker")
     target.add_argument("--topic", default="orders", help="--to kafka: topic (default orders)")
-    target.add_argument("--namespace", help="--to eventhubs: namespace (the connection string comes from $EVENTHUBS_CONNECTION_STRING)")
+    target.add_argument(
+        "--namespace",
+        help="--to eventhubs: namespace (the connection string comes from $EVENTHUBS_CONNECTION_STRING)",
+    )
     target.add_argument("--hub", default="orders", help="--to eventhubs: event hub name (default orders)")
-    target.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the broker to answer (default 10)")
+    target.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the broker to answer (default 10)",
+    )
 
     amount = parser.add_argument_group("how many, how fast")
-    amount.add_argument("--rate", type=_non_negative, default=50.0, help="messages per second (default 50; 0 = as fast as possible)")
-    bound = amount.add_mutually_exclusive_group()
-    bound.add_argument("--events", type=_positive_int, help="send exactly N messages (bad, late and duplicates included)")
-    bound.add_argument("--duration", type=_non_negative, help="send for S seconds: exactly rate × S messages")
-    amount.add_argument("--seed", type=int, help="random seed: same seed and --start-time, same messages byte for byte")
-    amount.add_argument("--start-time", type=_timestamp, help="simulated clock start, ISO 8601 (default: now)")
     amount.add_argument(
-        "--time-scale", type=float, default=3600.0, help="business seconds per simulated second (default 3600: a day of lifecycle in 24 s)"
+        "--rate",
+        type=_non_negative,
+        default=50.0,
+        help="messages per second (default 50; 0 = as fast as possible)",
+    )
+    bound = amount.add_mutually_exclusive_group()
+    bound.add_argument(
+        "--events", type=_positive_int, help="send exactly N messages (bad, late and duplicates included)"
+    )
+    bound.add_argument("--duration", type=_non_negative, help="send for S seconds: exactly rate × S messages")
+    amount.add_argument(
+        "--seed", type=int, help="random seed: same seed and --start-time, same messages byte for byte"
+    )
+    amount.add_argument(
+        "--start-time", type=_timestamp, help="simulated clock start, ISO 8601 (default: now)"
+    )
+    amount.add_argument(
+        "--time-scale",
+        type=float,
+        default=3600.0,
+        help="business seconds per simulated second (default 3600: a day of lifecycle in 24 s)",
     )
 
     quality = parser.add_argument_group("imperfections")
-    quality.add_argument("--bad-rate", type=_fraction, default=0.0, help="share of deliberately bad messages (default 0)")
-    quality.add_argument("--bad-kinds", help=f"comma-separated kinds to inject (default: all default kinds of {len(bad.catalog())})")
-    quality.add_argument("--duplicate-rate", type=_fraction, default=0.01, help="share of re-sent identical messages (default 0.01)")
-    quality.add_argument("--late-rate", type=_fraction, default=0.02, help="share of lifecycle events delivered late (default 0.02)")
+    quality.add_argument(
+        "--bad-rate", type=_fraction, default=0.0, help="share of deliberately bad messages (default 0)"
+    )
+    quality.add_argument(
+        "--bad-kinds",
+        help=f"comma-separated kinds to inject (default: all default kinds of {len(bad.catalog())})",
+    )
+    quality.add_argument(
+        "--duplicate-rate",
+        type=_fraction,
+        default=0.01,
+        help="share of re-sent identical messages (default 0.01)",
+    )
+    quality.add_argument(
+        "--late-rate",
+        type=_fraction,
+        default=0.02,
+        help="share of lifecycle events delivered late (default 0.02)",
+    )
 
     output = parser.add_argument_group("output")
-    output.add_argument("--truth", type=Path, help="write the ground truth (final status per order, bad/late/duplicates) as JSON here")
+    output.add_argument(
+        "--truth",
+        type=Path,
+        help="write the ground truth (final status per order, bad/late/duplicates) as JSON here",
+    )
     output.add_argument("--no-progress", action="store_true", help="no live progress bar")
 
 
@@ -184,7 +232,14 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     try:
         with stop_on_signals() as stop:
-            result = run(simulator, producer, limit=limit, rate=args.rate or None, stop=stop, progress=not args.no_progress)
+            result = run(
+                simulator,
+                producer,
+                limit=limit,
+                rate=args.rate or None,
+                stop=stop,
+                progress=not args.no_progress,
+            )
     except DeliveryError as error:
         print(f"error: {error}")
         return 1
@@ -193,8 +248,10 @@ def handle(args: argparse.Namespace) -> int:
             simulator.truth.write(args.truth)
     truth = simulator.truth
     print(
-        f"sent {result.messages} messages in {result.seconds:.1f}s ({result.rate:.0f}/s) to {producer.description}: "
-        f"{truth.valid_events} valid events, {len(truth.duplicates)} duplicates, {len(truth.bad_events)} bad, "
+        f"sent {result.messages} messages in {result.seconds:.1f}s ({result.rate:.0f}/s) to "
+        f"{producer.description}: "
+        f"{truth.valid_events} valid events, {len(truth.duplicates)} duplicates, {len(truth.bad_events)} "
+        "bad, "
         f"{len(truth.late_events)} late, {len(truth.orders)} orders"
         + (f"; ground truth in {args.truth}" if args.truth else "")
     )

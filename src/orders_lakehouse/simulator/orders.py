@@ -104,10 +104,20 @@ def random_order(rng: random.Random, order_id: str, customer: Customer, created_
     for _ in range(rng.choices((1, 2, 3, 4), weights=(55, 28, 12, 5))[0]):
         product = random_product(rng)
         quantity = rng.choices((1, 2, 3), weights=(80, 15, 5))[0]
-        items.append({"sku": product.sku, "name": product.name, "quantity": quantity, "unit_price": product.price(rng)})
+        items.append(
+            {"sku": product.sku, "name": product.name, "quantity": quantity, "unit_price": product.price(rng)}
+        )
     subtotal = sum((item["unit_price"] * item["quantity"] for item in items), Decimal("0.00"))
-    discount = brazil.brl(subtotal * Decimal(rng.choice((5, 10, 15))) / 100) if rng.random() < 0.25 else Decimal("0.00")
-    shipping_fee = Decimal("0.00") if subtotal >= FREE_SHIPPING_FROM else brazil.brl(rng.choice(("9.90", "14.90", "19.90", "29.90")))
+    discount = (
+        brazil.brl(subtotal * Decimal(rng.choice((5, 10, 15))) / 100)
+        if rng.random() < 0.25
+        else Decimal("0.00")
+    )
+    shipping_fee = (
+        Decimal("0.00")
+        if subtotal >= FREE_SHIPPING_FROM
+        else brazil.brl(rng.choice(("9.90", "14.90", "19.90", "29.90")))
+    )
     channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
     method = rng.choices(PAYMENT_METHODS, weights=PAYMENT_WEIGHTS)[0]
     return Order(
@@ -120,7 +130,9 @@ def random_order(rng: random.Random, order_id: str, customer: Customer, created_
         shipping_fee=shipping_fee,
         payment_method=method,
         installments=_installments(method, subtotal - discount + shipping_fee, rng),
-        carrier=brazil.CARRIERS[rng.randrange(len(brazil.CARRIERS))] if channel != "store" else "Retirada na loja",
+        carrier=brazil.CARRIERS[rng.randrange(len(brazil.CARRIERS))]
+        if channel != "store"
+        else "Retirada na loja",
         created_at=created_at,
     )
 
@@ -130,7 +142,9 @@ def _money(value: Decimal) -> float:
     return float(value)
 
 
-def event_for(order: Order, status: str, at: datetime, rng: random.Random, cancel_reason: str | None = None) -> dict[str, Any]:
+def event_for(
+    order: Order, status: str, at: datetime, rng: random.Random, cancel_reason: str | None = None
+) -> dict[str, Any]:
     """The contract event saying ``order`` reached ``status`` at ``at``.
 
     Every event carries the customer and channel (the pipeline can key dimensions on any event);
@@ -153,19 +167,32 @@ def event_for(order: Order, status: str, at: datetime, rng: random.Random, cance
         "total": _money(order.total),
         "currency": "BRL",
     }
-    payment_status = {lifecycle.CREATED: "pending", lifecycle.PAID: "approved", lifecycle.PAYMENT_FAILED: "declined"}
+    payment_status = {
+        lifecycle.CREATED: "pending",
+        lifecycle.PAID: "approved",
+        lifecycle.PAYMENT_FAILED: "declined",
+    }
     if status == lifecycle.CREATED:
         event["items"] = [{**item, "unit_price": _money(item["unit_price"])} for item in order.items]
         event["amounts"] = amounts
         event["shipping"] = {"carrier": order.carrier, "promised_date": order.promised_date}
     if status in payment_status:
-        event["payment"] = {"method": order.payment_method, "installments": order.installments, "status": payment_status[status]}
+        event["payment"] = {
+            "method": order.payment_method,
+            "installments": order.installments,
+            "status": payment_status[status],
+        }
     if status == lifecycle.PAID:
         event["amounts"] = amounts
     if status in (lifecycle.SHIPPED, lifecycle.DELIVERED):
         if order.tracking_code is None:
-            order.tracking_code = f"{rng.choice('ABCDEFGHJKLMNOPQRSTUVWXYZ')}{rng.choice('ABCDEFGHJKLMNOPQRSTUVWXYZ')}{rng.randrange(10**8, 10**9)}BR"
-        event["shipping"] = {"carrier": order.carrier, "tracking_code": order.tracking_code, "promised_date": order.promised_date}
+            letters = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
+            order.tracking_code = f"{rng.choice(letters)}{rng.choice(letters)}{rng.randrange(10**8, 10**9)}BR"
+        event["shipping"] = {
+            "carrier": order.carrier,
+            "tracking_code": order.tracking_code,
+            "promised_date": order.promised_date,
+        }
     if status == lifecycle.CANCELLED:
         event["cancel_reason"] = cancel_reason or "desistência do cliente"
     return event

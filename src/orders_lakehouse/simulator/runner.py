@@ -84,5 +84,11 @@ def run(
         display.update(task, completed=sent, rate=sent / max(time.monotonic() - started, 1e-9))
         producer.flush()
     seconds = time.monotonic() - started
-    log.info("sent %d messages in %.2fs (%.0f/s) to %s", sent, seconds, sent / seconds if seconds else 0, producer.description)
+    log.info(
+        "sent %d messages in %.2fs (%.0f/s) to %s",
+        sent,
+        seconds,
+        sent / seconds if seconds else 0,
+        producer.description,
+    )
     return RunResult(sent, seconds, stopped_early=limit is not None and sent < limit)

@@ -33,7 +33,9 @@ def test_jar_versions_match_the_installed_python_packages() -> None:
 def test_malformed_manifest_line_names_file_and_line(tmp_path: Path) -> None:
     manifest = tmp_path / "m.txt"
     manifest.write_text("# comment\nio.delta:delta-storage:4.3.1\nnot-a-coordinate\n")
-    with pytest.raises(ValueError, match=r"m\.txt:3: expected group:artifact:version, got 'not-a-coordinate'"):
+    with pytest.raises(
+        ValueError, match=r"m\.txt:3: expected group:artifact:version, got 'not-a-coordinate'"
+    ):
         jars.read_manifest(manifest)
 
 
@@ -58,15 +60,26 @@ def test_unresolvable_coordinate_is_one_line_naming_it() -> None:
         "\t\t:: io.delta#delta-nope_2.13;9.9.9: not found\n"
     )
     message = jars._explain_ivy_failure(Path("jars/spark.txt"), jars.MAVEN_CENTRAL, ivy_output)
-    assert message == "jars/spark.txt: not found in https://repo1.maven.org/maven2/: io.delta#delta-nope_2.13;9.9.9"
+    assert (
+        message
+        == "jars/spark.txt: not found in https://repo1.maven.org/maven2/: io.delta#delta-nope_2.13;9.9.9"
+    )
 
 
 def test_unreachable_registry_is_one_line() -> None:
-    message = jars._explain_ivy_failure(Path("m"), "https://mirror.invalid/", "java.net.UnknownHostException: mirror.invalid")
-    assert message == "cannot reach the Maven registry https://mirror.invalid/: check the network or set MAVEN_REPOSITORY_URL to a mirror"
+    message = jars._explain_ivy_failure(
+        Path("m"), "https://mirror.invalid/", "java.net.UnknownHostException: mirror.invalid"
+    )
+    assert (
+        message
+        == "cannot reach the Maven registry https://mirror.invalid/: check the network or set "
+           "MAVEN_REPOSITORY_URL to a mirror"
+    )
 
 
-def test_fetch_against_unreachable_registry_fails_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_against_unreachable_registry_fails_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Real Ivy, real (refused) connection: port 9 on loopback has no listener."""
     manifest = tmp_path / "m.txt"
     manifest.write_text("org.example:nothing:1.0\n")

@@ -9,14 +9,17 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 def _setup(env_changes: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **env_changes}
-    return subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup.sh")], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "setup.sh")], capture_output=True, text=True, env=env
+    )
 
 
 def test_missing_python_is_one_clear_line() -> None:
     result = _setup({"PYTHON": "python3.11-does-not-exist"})
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "setup: Python 3.11 not found (python3.11-does-not-exist): install python3.11, or set PYTHON=/path/to/python3.11"
+        "setup: Python 3.11 not found (python3.11-does-not-exist): install python3.11, or set "
+        "PYTHON=/path/to/python3.11"
     ]
 
 
@@ -26,7 +29,9 @@ def test_wrong_python_version_is_one_clear_line(tmp_path: Path) -> None:
     fake.chmod(0o755)
     result = _setup({"PYTHON": str(fake)})
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"setup: {fake} is not Python 3.11: set PYTHON=/path/to/python3.11"]
+    assert result.stderr.strip().splitlines() == [
+        f"setup: {fake} is not Python 3.11: set PYTHON=/path/to/python3.11"
+    ]
 
 
 def test_missing_java_is_one_clear_line(tmp_path: Path) -> None:
