@@ -51,7 +51,9 @@ class AlertThresholds:
     @classmethod
     def from_settings(cls, settings: PipelineSettings) -> "AlertThresholds":
         """The thresholds configured for the pipeline."""
-        return cls(settings.payment_failure_rate, settings.silence_minutes, settings.sla_hours, settings.dq_drop_rate)
+        return cls(
+            settings.payment_failure_rate, settings.silence_minutes, settings.sla_hours, settings.dq_drop_rate
+        )
 
 
 def alert_id(rule: Column, window_start: Column, dimension: Column) -> Column:
@@ -89,7 +91,13 @@ def payment_failure_alerts(payment_health: DataFrame, threshold: float) -> DataF
             "window_end",
             F.lit(ALL).alias("dimension"),
             rate.alias("observed"),
-            F.format_string("payment failure rate %.2f above %.2f (%d failed, %d paid)", rate, F.lit(threshold), "failed", "approved").alias("message"),
+            F.format_string(
+                "payment failure rate %.2f above %.2f (%d failed, %d paid)",
+                rate,
+                F.lit(threshold),
+                "failed",
+                "approved",
+            ).alias("message"),
         ),
         "payment_failure_rate",
         "high",
@@ -111,7 +119,9 @@ def silence_alerts(events: DataFrame, silence_minutes: int) -> DataFrame:
             "window_end",
             F.lit(ALL).alias("dimension"),
             minutes.alias("observed"),
-            F.format_string("no order created for %.1f minutes (limit %d)", minutes, F.lit(silence_minutes)).alias("message"),
+            F.format_string(
+                "no order created for %.1f minutes (limit %d)", minutes, F.lit(silence_minutes)
+            ).alias("message"),
         ),
         "order_silence",
         "medium",
@@ -128,7 +138,9 @@ def sla_alerts(fact_orders: DataFrame, sla_hours: int) -> DataFrame:
             F.col("delivered_at").alias("window_end"),
             F.col("order_id").alias("dimension"),
             hours.alias("observed"),
-            F.format_string("order %s delivered in %.2f h (SLA %d h)", "order_id", hours, F.lit(sla_hours)).alias("message"),
+            F.format_string(
+                "order %s delivered in %.2f h (SLA %d h)", "order_id", hours, F.lit(sla_hours)
+            ).alias("message"),
         ),
         "sla_breach",
         "medium",
@@ -146,7 +158,13 @@ def dq_alerts(silver: DataFrame, quarantine: DataFrame, threshold: float) -> Dat
             F.lit(None).cast("timestamp").alias("window_end"),
             F.lit(ALL).alias("dimension"),
             rate.alias("observed"),
-            F.format_string("%d of %d rows quarantined (rate %.4f above %.4f)", "bad", F.col("good") + F.col("bad"), rate, F.lit(threshold)).alias("message"),
+            F.format_string(
+                "%d of %d rows quarantined (rate %.4f above %.4f)",
+                "bad",
+                F.col("good") + F.col("bad"),
+                rate,
+                F.lit(threshold),
+            ).alias("message"),
         ),
         "dq_drop_rate",
         "high",

@@ -33,7 +33,10 @@ def order_changes(events: DataFrame) -> DataFrame:
         "customer_id",
         "channel",
         "customer_state",
-        *[F.when(created, F.col(c)).alias(c) for c in ("subtotal", "discount", "shipping_amount", "total", "currency")],
+        *[
+            F.when(created, F.col(c)).alias(c)
+            for c in ("subtotal", "discount", "shipping_amount", "total", "currency")
+        ],
         "payment_method",
         "installments",
         "payment_status",

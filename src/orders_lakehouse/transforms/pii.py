@@ -67,5 +67,7 @@ def mask_cpf(document: Column) -> Column:
     digits = _cpf_digits(document)
     return F.when(
         F.length(digits) == 11,
-        F.concat(F.lit("***."), F.substring(digits, 4, 3), F.lit("."), F.substring(digits, 7, 3), F.lit("-**")),
+        F.concat(
+            F.lit("***."), F.substring(digits, 4, 3), F.lit("."), F.substring(digits, 7, 3), F.lit("-**")
+        ),
     )

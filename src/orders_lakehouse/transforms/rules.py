@@ -44,7 +44,8 @@ def silver_event_rules(future_tolerance_seconds: int = 300) -> dict[str, str]:
         "customer_id_present": "length(customer_id) > 0",
         "customer_email_is_valid": "_checks.customer_email_is_valid IS NOT FALSE",
         "customer_document_is_valid_cpf": "_checks.customer_document_is_valid_cpf IS NOT FALSE",
-        "customer_state_is_uf": "customer_state IS NULL OR " + _in("customer_state", enum_values("customer", "state")),
+        "customer_state_is_uf": "customer_state IS NULL OR "
+        + _in("customer_state", enum_values("customer", "state")),
         "channel_is_known": "channel IS NULL OR " + _in("channel", enum_values("channel")),
         "created_has_channel": "event_type IS DISTINCT FROM 'order_created' OR channel IS NOT NULL",
         "created_has_items": "event_type IS DISTINCT FROM 'order_created' OR coalesce(size(items), 0) > 0",
@@ -58,13 +59,18 @@ def silver_event_rules(future_tolerance_seconds: int = 300) -> dict[str, str]:
         "amounts_not_absurd": " AND ".join(f"coalesce({a} < {MAX_AMOUNT}, true)" for a in amounts)
         + f" AND (items IS NULL OR forall(items, i -> coalesce(i.unit_price < {MAX_AMOUNT}, true)))",
         "total_adds_up": (
-            "total IS NULL OR abs(total - (subtotal - coalesce(discount, 0) + coalesce(shipping_amount, 0))) <= 0.01"
+            "total IS NULL OR "
+            "abs(total - (subtotal - coalesce(discount, 0) + coalesce(shipping_amount, 0))) <= 0.01"
         ),
         "currency_is_brl": "currency IS NULL OR " + _in("currency", enum_values("amounts", "currency")),
-        "payment_method_is_known": "payment_method IS NULL OR " + _in("payment_method", enum_values("payment", "method")),
+        "payment_method_is_known": "payment_method IS NULL OR "
+        + _in("payment_method", enum_values("payment", "method")),
         "installments_in_range": "installments IS NULL OR installments BETWEEN 1 AND 24",
-        "payment_status_is_known": "payment_status IS NULL OR " + _in("payment_status", enum_values("payment", "status")),
-        "cancelled_has_reason": "event_type IS DISTINCT FROM 'order_cancelled' OR length(trim(cancel_reason)) > 0",
+        "payment_status_is_known": "payment_status IS NULL OR "
+        + _in("payment_status", enum_values("payment", "status")),
+        "cancelled_has_reason": (
+            "event_type IS DISTINCT FROM 'order_cancelled' OR length(trim(cancel_reason)) > 0"
+        ),
     }
 
 

@@ -64,7 +64,9 @@ class PipelineSettings:
         raw = {key: conf.get(key, default) for key, default in DEFAULTS.items()}
         source = (raw["orders.source"] or "").strip().lower()
         if source not in SOURCES:
-            raise ConfigurationError(f"orders.source must be one of {', '.join(SOURCES)}, got {raw['orders.source']!r}")
+            raise ConfigurationError(
+                f"orders.source must be one of {', '.join(SOURCES)}, got {raw['orders.source']!r}"
+            )
         return cls(
             source=source,
             landing_path=raw["orders.landing_path"],

@@ -37,7 +37,14 @@ MONEY = "decimal(18,2)"
 SPARK_CONF = {"spark.sql.constraintPropagation.enabled": "false"}
 
 # Ingest metadata carried from Bronze into Silver (file path / Kafka position for lineage).
-LINEAGE_COLUMNS = ("_source_kind", "_source_file", "_kafka_topic", "_kafka_partition", "_kafka_offset", "_ingested_at")
+LINEAGE_COLUMNS = (
+    "_source_kind",
+    "_source_file",
+    "_kafka_topic",
+    "_kafka_partition",
+    "_kafka_offset",
+    "_ingested_at",
+)
 
 
 def _money(column: Column) -> Column:
@@ -48,7 +55,11 @@ def _raw_maps(bronze: DataFrame) -> DataFrame:
     """Add ``_raw_map`` (payload as ``map<string,string>``) and ``_raw_<object>`` maps, each parsed once."""
     with_map = bronze.select("*", F.from_json("raw_payload", "map<string,string>").alias("_raw_map"))
     return with_map.select(
-        "*", *[F.from_json(F.col("_raw_map")[obj], "map<string,string>").alias(f"_raw_{obj}") for obj in object_fields()]
+        "*",
+        *[
+            F.from_json(F.col("_raw_map")[obj], "map<string,string>").alias(f"_raw_{obj}")
+            for obj in object_fields()
+        ],
     )
 
 
@@ -69,7 +80,9 @@ def _invalid_fields() -> Column:
             checks.append((f"{obj}.{field}", nested[field], F.col(obj)[field]))
     # Conversions done in Silver on top of the parse.
     checks.append(("event_time", F.col("event_time"), _event_time(F.col("event_time"))))
-    checks.append(("shipping.promised_date", F.col("shipping.promised_date"), _date(F.col("shipping.promised_date"))))
+    checks.append(
+        ("shipping.promised_date", F.col("shipping.promised_date"), _date(F.col("shipping.promised_date")))
+    )
     for field in ("subtotal", "discount", "shipping", "total"):
         checks.append((f"amounts.{field}", F.col("amounts")[field], _money(F.col("amounts")[field])))
     flags = [F.when(raw.isNotNull() & typed.isNull(), F.lit(path)) for path, raw, typed in checks]

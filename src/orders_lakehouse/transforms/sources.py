@@ -28,7 +28,9 @@ def kafka_options(settings: PipelineSettings, get_secret: SecretGetter | None = 
     common = {"startingOffsets": "earliest", "failOnDataLoss": "false"}
     if settings.source == "kafka":
         return {
-            "kafka.bootstrap.servers": settings.require("kafka_bootstrap_servers", "orders.kafka.bootstrap_servers"),
+            "kafka.bootstrap.servers": settings.require(
+                "kafka_bootstrap_servers", "orders.kafka.bootstrap_servers"
+            ),
             "subscribe": settings.kafka_topic,
             **common,
         }
@@ -52,7 +54,9 @@ def kafka_options(settings: PipelineSettings, get_secret: SecretGetter | None = 
     raise ValueError(f"no Kafka options for orders.source={settings.source}")
 
 
-def read_raw(spark: SparkSession, settings: PipelineSettings, get_secret: SecretGetter | None = None) -> DataFrame:
+def read_raw(
+    spark: SparkSession, settings: PipelineSettings, get_secret: SecretGetter | None = None
+) -> DataFrame:
     """The streaming raw-payload DataFrame for the configured transport (input of ``to_bronze``)."""
     if settings.source == "files":
         path = settings.require("landing_path", "orders.landing_path")

@@ -94,7 +94,12 @@ def dim_product(events: DataFrame) -> DataFrame:
         "event_time", F.explode("items").alias("item")
     )
     return (
-        items.select("event_time", "item.sku", F.col("item.name").alias("name"), F.col("item.unit_price").alias("unit_price"))
+        items.select(
+            "event_time",
+            "item.sku",
+            F.col("item.name").alias("name"),
+            F.col("item.unit_price").alias("unit_price"),
+        )
         .groupBy("sku")
         .agg(
             _latest("name").alias("name"),
@@ -107,7 +112,9 @@ def dim_product(events: DataFrame) -> DataFrame:
 
 def dim_date(events: DataFrame) -> DataFrame:
     """One row per calendar day (UTC) from the first to the last event date."""
-    bounds = events.agg(F.to_date(F.min("event_time")).alias("lo"), F.to_date(F.max("event_time")).alias("hi"))
+    bounds = events.agg(
+        F.to_date(F.min("event_time")).alias("lo"), F.to_date(F.max("event_time")).alias("hi")
+    )
     days = bounds.filter(F.col("lo").isNotNull()).select(F.explode(F.sequence("lo", "hi")).alias("date"))
     return days.select(
         date_key(F.col("date")).alias("date_key"),
