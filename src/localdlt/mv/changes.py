@@ -1,0 +1,125 @@
+"""What happened to a Delta source between two versions, read from its ``_delta_log`` commit files
+(no Spark job): append-only or not, schema or table replaced, change data feed on or off."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+APPEND_ONLY = "TABLE_CHANGE_TYPE_APPEND_ONLY"
+GENERAL_CHANGE = "TABLE_CHANGE_TYPE_GENERAL_CHANGE"
+UNKNOWN = "TABLE_CHANGE_TYPE_UNKNOWN"
+CDF_PROPERTY = "delta.enableChangeDataFeed"
+
+
+@dataclass(frozen=True)
+class TableState:
+    """A Delta table at one version: its id, version, schema and whether CDF is on."""
+
+    path: str
+    table_id: str | None
+    version: int
+    schema: str | None
+    cdf_enabled: bool
+    partition_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceChange:
+    """The commits of a source after ``from_version`` up to ``to_version``."""
+
+    path: str
+    from_version: int
+    to_version: int
+    change_type: str
+    schema_changed: bool
+    replaced: bool
+    cdf_covered: bool
+    added_rows: int | None
+
+    @property
+    def unchanged(self) -> bool:
+        """No commit at all since the last refresh."""
+        return self.to_version == self.from_version and not self.replaced
+
+
+def _commit(path: Path, version: int) -> list[dict[str, Any]]:
+    file = path / "_delta_log" / f"{version:020d}.json"
+    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+
+
+def _metadata_at(path: Path, version: int) -> dict[str, Any] | None:
+    """The latest ``metaData`` action at or before ``version`` (newest commit files first, then
+    the checkpoint that Delta keeps when older files are gone)."""
+    for v in range(version, -1, -1):
+        try:
+            actions = _commit(path, v)
+        except FileNotFoundError:
+            return _metadata_from_checkpoint(path, v)
+        for action in actions:
+            if "metaData" in action:
+                return action["metaData"]
+    return None
+
+
+def _metadata_from_checkpoint(path: Path, version: int) -> dict[str, Any] | None:
+    import pyarrow.parquet as pq  # only for tables whose early commit files were cleaned up
+
+    checkpoints = sorted((path / "_delta_log").glob("*.checkpoint.parquet"))
+    usable = [c for c in checkpoints if int(c.name.split(".")[0]) <= version]
+    if not usable:
+        return None
+    table = pq.read_table(usable[-1], columns=["metaData"]).to_pylist()
+    return next((row["metaData"] for row in table if row.get("metaData")), None)
+
+
+def table_state(path: Path, version: int) -> TableState:
+    """The table at ``version`` (id, schema, CDF property)."""
+    meta = _metadata_at(path, version) or {}
+    configuration = meta.get("configuration") or {}
+    return TableState(
+        path=str(path),
+        table_id=meta.get("id"),
+        version=version,
+        schema=meta.get("schemaString"),
+        cdf_enabled=str(configuration.get(CDF_PROPERTY, "false")).lower() == "true",
+        partition_columns=tuple(meta.get("partitionColumns") or ()),
+    )
+
+
+def changes_between(path: Path, before: TableState, now: TableState) -> SourceChange:
+    """Classify the commits ``(before.version, now.version]`` of the table at ``path``."""
+    replaced = before.table_id != now.table_id or now.version < before.version
+    if replaced:
+        return SourceChange(str(path), before.version, now.version, UNKNOWN, True, True, False, None)
+    append_only = True
+    schema_changed = before.schema != now.schema
+    cdf_covered = before.cdf_enabled and now.cdf_enabled
+    added = 0
+    for version in range(before.version + 1, now.version + 1):
+        for action in _commit(path, version):
+            if "remove" in action and action["remove"].get("dataChange", True):
+                append_only = False
+            elif "add" in action and action["add"].get("dataChange", True):
+                stats = action["add"].get("stats")
+                added = (
+                    added + int(json.loads(stats).get("numRecords", 0))
+                    if stats and added is not None
+                    else None
+                )
+            elif "metaData" in action:
+                configuration = action["metaData"].get("configuration") or {}
+                if str(configuration.get(CDF_PROPERTY, "false")).lower() != "true":
+                    cdf_covered = False
+    return SourceChange(
+        str(path),
+        before.version,
+        now.version,
+        APPEND_ONLY if append_only else GENERAL_CHANGE,
+        schema_changed,
+        False,
+        cdf_covered,
+        added,
+    )

@@ -1,0 +1,253 @@
+"""Refresh one materialized view: analyse its query, read what its sources did since the last
+refresh, choose the technique (see :mod:`localdlt.mv.planner`) and apply it.
+
+What a refresh leaves behind, in ``state_dir``: ``record.json`` (query fingerprint, session
+settings that change results, source versions read, target version written) and, for
+decomposable aggregates, ``buffers`` (a Delta table of per-group partial aggregates). The record
+is written last, so a crash between a write and the record makes the next refresh see a target
+it did not write and recompute fully.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from localdlt import deltalog
+from localdlt.mv import jvm, rewrite, writers
+from localdlt.mv.analysis import Shape, analyse
+from localdlt.mv.changes import SourceChange, TableState, changes_between, table_state
+from localdlt.mv.issues import Issue, IssueType, RefreshPolicy, Technique
+from localdlt.mv.planner import Plan, Situation, choose, planning_details
+
+log = logging.getLogger(__name__)
+
+RECORD = "record.json"
+BUFFERS = "buffers"
+# Session settings that change a query's result: a change forces a recompute.
+RESULT_CONFS = ("spark.sql.ansi.enabled", "spark.sql.session.timeZone", "spark.sql.legacy.timeParserPolicy")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One materialized view to refresh.
+
+    ``query`` must read each source at the version given in ``source_versions`` (pinned), so that
+    the record says exactly what was read.
+    """
+
+    flow: str
+    dataset: str
+    query: DataFrame
+    target: Path
+    state_dir: Path
+    source_versions: Mapping[str, int]
+    source_names: Mapping[str, str]
+    policy: RefreshPolicy = RefreshPolicy.AUTO
+    full_refresh: bool = False
+    has_expectations: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a refresh did: technique, the ``planning_information`` details, rows written."""
+
+    technique: Technique
+    details: dict[str, Any]
+    reason: str
+    output_rows: int | None
+    wrote: bool
+
+
+FullWrite = Callable[[DataFrame], int | None]
+
+
+def _norm(path: str | Path) -> str:
+    return str(path).removeprefix("file:").rstrip("/")
+
+
+def _load_record(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((state_dir / RECORD).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _confs(spark: SparkSession) -> dict[str, str | None]:
+    return {key: spark.conf.get(key, None) for key in RESULT_CONFS}
+
+
+def situation_of(spark: SparkSession, request: Request, shape: Shape) -> tuple[Situation, dict[str, Any]]:
+    """Gather the planning inputs (record, source changes, re-initialisation reasons)."""
+    record = _load_record(request.state_dir)
+    fingerprint = jvm.plan_fingerprint(shape.plan)
+    versions = {_norm(p): v for p, v in request.source_versions.items()}
+    for path in shape.all_sources:
+        versions.setdefault(path, deltalog.latest_version(Path(path)))
+    sources = {p: table_state(Path(p), v) for p, v in versions.items() if p in shape.all_sources}
+    reinit: list[Issue] = []
+    changes: dict[str, SourceChange] = {}
+    target_version = deltalog.latest_version(request.target)
+    if request.full_refresh or record is None:
+        reinit.append(Issue(IssueType.CHANGE_SET_MISSING, detail="first computation or full refresh"))
+    else:
+        if record.get("fingerprint") != fingerprint:
+            reinit.append(Issue(IssueType.QUERY_FINGERPRINT_CHANGED))
+        if record.get("confs") != _confs(spark):
+            reinit.append(Issue(IssueType.CONFIGURATION_CHANGED))
+        if record.get("target_version") != target_version:
+            reinit.append(
+                Issue(IssueType.PRIOR_TIMESTAMP_MISSING, detail="the target changed outside of its refreshes")
+            )
+        for path, state in sources.items():
+            before = record.get("sources", {}).get(path)
+            if before is None:
+                reinit.append(Issue(IssueType.CHANGE_SET_MISSING, detail=f"no prior version of {path}"))
+                continue
+            changes[path] = changes_between(Path(path), TableState(**before), state)
+    target_id = table_state(request.target, target_version).table_id if target_version >= 0 else None
+    situation = Situation(
+        shape=shape,
+        policy=request.policy,
+        changes=changes,
+        sources=sources,
+        reinitialize=reinit,
+        has_expectations=request.has_expectations,
+        state_valid=bool(record and record.get("buffers_valid")) and (request.state_dir / BUFFERS).is_dir(),
+        source_names={_norm(p): n for p, n in request.source_names.items()},
+        target_name=request.dataset,
+        target_id=target_id,
+    )
+    return situation, {"fingerprint": fingerprint}
+
+
+def plan(spark: SparkSession, request: Request) -> tuple[Plan, Shape]:
+    """Analyse and choose, without writing anything."""
+    shape = analyse(jvm.analyzed(request.query))
+    situation, _ = situation_of(spark, request, shape)
+    return choose(situation, dataset=request.dataset), shape
+
+
+def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None = None) -> Outcome:
+    """Refresh the view (see the module docstring); ``full_write`` writes a complete recompute
+    (default: overwrite the target) and returns the rows it wrote."""
+    shape = analyse(jvm.analyzed(request.query))
+    situation, extra = situation_of(spark, request, shape)
+    chosen = choose(situation, dataset=request.dataset)
+    details = planning_details(chosen)
+    technique = chosen.technique
+    log.info(
+        "materialized view %s: %s%s",
+        request.dataset,
+        technique.short,
+        f" ({chosen.reason})" if technique is Technique.COMPLETE_RECOMPUTE and chosen.reason else "",
+    )
+    rows: int | None = None
+    buffers_valid = situation.state_valid
+    if technique is Technique.NO_OP:
+        return Outcome(technique, details, chosen.reason, 0, False)
+    if technique is Technique.COMPLETE_RECOMPUTE:
+        rows = (full_write or (lambda df: _overwrite(df, request.target)))(request.query)
+        buffers_valid = _rebuild_buffers(spark, shape, request.state_dir)
+    else:
+        ((path, change),) = situation.changes.items()
+        rows = _incremental(spark, technique, shape, request, path, change)
+    _write_record(spark, request, situation, extra["fingerprint"], buffers_valid)
+    return Outcome(technique, details, chosen.reason, rows, True)
+
+
+def _overwrite(df: DataFrame, target: Path) -> int | None:
+    before = deltalog.latest_version(target)
+    writers.overwrite(df, target)
+    return deltalog.output_rows(deltalog.find_commit(target, before) or {})
+
+
+def _write_record(
+    spark: SparkSession, request: Request, situation: Situation, fingerprint: str, buffers_valid: bool
+) -> None:
+    record = {
+        "fingerprint": fingerprint,
+        "confs": _confs(spark),
+        "sources": {
+            p: s.__dict__ | {"partition_columns": list(s.partition_columns)}
+            for p, s in situation.sources.items()
+        },
+        "target_version": deltalog.latest_version(request.target),
+        "buffers_valid": buffers_valid,
+    }
+    request.state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = request.state_dir / (RECORD + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str))
+    tmp.replace(request.state_dir / RECORD)
+
+
+def _rebuild_buffers(spark: SparkSession, shape: Shape, state_dir: Path) -> bool:
+    target = state_dir / BUFFERS
+    if not shape.decomposable or shape.issues:
+        shutil.rmtree(target, ignore_errors=True)
+        return False
+    writers.overwrite(rewrite.buffer_frame(spark, shape, rewrite.core_child(spark, shape)), target)
+    return True
+
+
+def _incremental(
+    spark: SparkSession, technique: Technique, shape: Shape, request: Request, path: str, change: SourceChange
+) -> int:
+    start, end = change.from_version + 1, change.to_version
+    if technique is Technique.APPEND_ONLY:
+        new_rows = rewrite.change_feed(spark, path, start, end, inserts_only=True)
+        return writers.append(
+            jvm.dataframe(spark, rewrite.with_source(spark, shape.plan, path, new_rows)), request.target
+        )
+    if technique is Technique.GROUP_AGGREGATE:
+        new_rows = rewrite.change_feed(spark, path, start, end, inserts_only=True)
+        changed_child = rewrite.core_child(
+            spark, shape, rewrite.with_source(spark, shape.plan, path, new_rows)
+        )
+        partial = rewrite.buffer_frame(spark, shape, changed_child).localCheckpoint()
+        keys = partial.select(*[c for c in partial.columns if c.startswith("__k")])
+        stored = spark.read.format("delta").load(str(request.state_dir / BUFFERS))
+        touched_stored = _semi(stored, keys)
+        merged = rewrite.merge_buffers(shape, touched_stored.unionByName(partial)).localCheckpoint()
+        writers.replace_keys(spark, request.state_dir / BUFFERS, merged, keys, list(keys.columns))
+        rows = rewrite.finish_from_buffers(spark, shape, merged)
+        return _replace_in_target(spark, shape, request.target, rows, keys)
+    # GENERIC_AGGREGATE / WINDOW_FUNCTION: keys touched by any change, recomputed from the source
+    changed = rewrite.change_feed(spark, path, start, end, inserts_only=False)
+    changed_child = rewrite.core_child(spark, shape, rewrite.with_source(spark, shape.plan, path, changed))
+    keys = rewrite.touched_keys(spark, shape, changed_child).localCheckpoint()
+    rows = rewrite.recompute_for_keys(spark, shape, keys)
+    if shape.decomposable and (request.state_dir / BUFFERS).is_dir():
+        child = rewrite.restricted_child(spark, shape, rewrite.core_child(spark, shape), keys)
+        writers.replace_keys(
+            spark,
+            request.state_dir / BUFFERS,
+            rewrite.buffer_frame(spark, shape, child),
+            keys,
+            list(keys.columns),
+        )
+    return _replace_in_target(spark, shape, request.target, rows, keys)
+
+
+def _semi(stored: DataFrame, keys: DataFrame) -> DataFrame:
+    if not keys.columns:
+        return stored
+    from functools import reduce
+
+    condition = reduce(lambda a, b: a & b, [stored[c].eqNullSafe(keys[c]) for c in keys.columns])
+    return stored.join(keys, condition, "left_semi")
+
+
+def _replace_in_target(
+    spark: SparkSession, shape: Shape, target: Path, rows: DataFrame, keys: DataFrame
+) -> int:
+    key_columns = shape.key_columns or []
+    renamed = keys.select(*[keys[rewrite.KEY.format(i)].alias(name) for i, name in enumerate(key_columns)])
+    return writers.replace_keys(spark, target, rows, renamed, key_columns)

@@ -1,0 +1,227 @@
+"""Incremental versions of an analysed query, built by plan surgery (attribute ids kept):
+
+* the query's relation replaced by the rows a change data feed reports (``with_changes``);
+* the core (aggregate / window) restricted to touched keys (``restricted_to_keys``);
+* aggregate buffers (count/sum/min/max, avg as sum + count) and their re-aggregation;
+* the nodes above the core applied to rows rebuilt from buffers (``finish_from_buffers``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from localdlt.mv import jvm
+from localdlt.mv.analysis import Shape, _key_of, _norm_path
+
+CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+KEY = "__k{}"
+
+
+def change_feed(spark: SparkSession, path: str, start: int, end: int, *, inserts_only: bool) -> DataFrame:
+    """Rows of versions ``start..end`` from the table's change data feed, CDF columns dropped."""
+    df = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", start)
+        .option("endingVersion", end)
+        .load(path)
+    )
+    if inserts_only:
+        df = df.filter(F.col("_change_type") == "insert")
+    return df.drop(*CDF_COLUMNS)
+
+
+def _replace(spark: SparkSession, node: Any, path: str, replacement: Any) -> Any:
+    if jvm.class_name(node) == "LogicalRelation" and path in (
+        _norm_path(p) for p in jvm.relation_paths(node)
+    ):
+        return replacement(node)
+    kids = jvm.children(node)
+    if not kids:
+        return node
+    return jvm.with_children(spark, node, [_replace(spark, k, path, replacement) for k in kids])
+
+
+def with_source(spark: SparkSession, plan: Any, path: str, rows: DataFrame) -> Any:
+    """``plan`` reading ``rows`` instead of the Delta relation at ``path`` (same attribute ids)."""
+    jv = spark._jvm
+    rows_plan = jvm.analyzed(rows)
+    by_name = {str(a.name()): a for a in jvm.seq(rows_plan.output())}
+    nil = jvm.to_scala_seq(spark, [])
+
+    def project(relation: Any) -> Any:
+        aliases = []
+        for attr in jvm.seq(relation.output()):
+            new = by_name[str(attr.name())]
+            aliases.append(
+                jv.org.apache.spark.sql.catalyst.expressions.Alias(  # type: ignore[union-attr]
+                    new, attr.name(), attr.exprId(), nil, jv.scala.Option.empty(), nil
+                )
+            )  # type: ignore[union-attr]
+        return jv.org.apache.spark.sql.catalyst.plans.logical.Project(  # type: ignore[union-attr]
+            jvm.to_scala_seq(spark, aliases), rows_plan
+        )
+
+    return _replace(spark, plan, path, project)
+
+
+def rebuild(spark: SparkSession, shape: Shape, core: Any) -> Any:
+    """The query's plan with its core node replaced (the nodes above it kept)."""
+    node = core
+    for parent in reversed(shape.top):
+        node = jvm.with_children(spark, parent, [node])
+    return node
+
+
+def key_columns(spark: SparkSession, shape: Shape) -> list[Column]:
+    """Columns computing the grouping / partition keys on the core's child."""
+    return [jvm.column(spark, k) for k in shape.keys]
+
+
+def touched_keys(spark: SparkSession, shape: Shape, changed_child: DataFrame) -> DataFrame:
+    """Distinct key values (``__k0..``) of the changed rows after the core's child."""
+    return changed_child.select(
+        *[c.alias(KEY.format(i)) for i, c in enumerate(key_columns(spark, shape))]
+    ).distinct()
+
+
+def restricted_child(spark: SparkSession, shape: Shape, child: DataFrame, keys: DataFrame) -> DataFrame:
+    """The core's child limited to rows whose keys are in ``keys`` (NULL keys match NULL)."""
+    conditions = [c.eqNullSafe(keys[KEY.format(i)]) for i, c in enumerate(key_columns(spark, shape))]
+    if not conditions:
+        return child
+    return child.join(keys, reduce(lambda a, b: a & b, conditions), "left_semi")
+
+
+def core_child(spark: SparkSession, shape: Shape, plan: Any | None = None) -> DataFrame:
+    """The core node's input as a DataFrame (of ``plan``'s core when given, e.g. over changes)."""
+    core = shape.core if plan is None else _core_of(plan, len(shape.top))
+    return jvm.dataframe(spark, jvm.children(core)[0])
+
+
+def _core_of(plan: Any, depth: int) -> Any:
+    node = plan
+    for _ in range(depth):
+        node = jvm.children(node)[0]
+    return node
+
+
+def recompute_for_keys(spark: SparkSession, shape: Shape, keys: DataFrame) -> DataFrame:
+    """The query's output rows for the touched keys only, recomputed from the whole source."""
+    child = restricted_child(spark, shape, core_child(spark, shape), keys)
+    core = jvm.with_children(spark, shape.core, [jvm.analyzed(child)])
+    return jvm.dataframe(spark, rebuild(spark, shape, core))
+
+
+# -- aggregate buffers -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Buffer:
+    """One stored partial result of an aggregate output (``kind``: count/sum/min/max/avg_sum/avg_count)."""
+
+    output: int
+    kind: str
+    column: str
+
+
+def buffers_of(shape: Shape) -> list[Buffer]:
+    """The buffer columns of a decomposable aggregate, in a stable order."""
+    grouping = jvm.seq(shape.core.groupingExpressions())
+    out: list[Buffer] = []
+    for index, expr in enumerate(jvm.seq(shape.core.aggregateExpressions())):
+        if _key_of(expr, grouping) is not None:
+            continue
+        name = jvm.class_name(expr.child().aggregateFunction()).lower()
+        kinds = ("avg_sum", "avg_count") if name == "average" else (name,)
+        out.extend(Buffer(index, kind, f"__b{index}_{kind}") for kind in kinds)
+    return out
+
+
+def buffer_frame(spark: SparkSession, shape: Shape, child: DataFrame) -> DataFrame:
+    """``child`` aggregated per key into buffers: ``__k0.., __b<i>_<kind>..``."""
+    keys = [c.alias(KEY.format(i)) for i, c in enumerate(key_columns(spark, shape))]
+    expressions = jvm.seq(shape.core.aggregateExpressions())
+    columns = []
+    for buf in buffers_of(shape):
+        aggregate = expressions[buf.output].child()
+        if buf.kind.startswith("avg_"):
+            function = aggregate.aggregateFunction()
+            value = jvm.column(spark, jvm.children(function)[0])
+            if aggregate.filter().isDefined():
+                value = F.when(jvm.column(spark, aggregate.filter().get()), value)
+            if buf.kind == "avg_sum":
+                decimal = str(function.dataType().typeName()) == "decimal"
+                columns.append(F.sum(value if decimal else value.cast("double")).alias(buf.column))
+            else:
+                columns.append(F.count(value).alias(buf.column))
+        else:
+            columns.append(jvm.column(spark, aggregate).alias(buf.column))
+    grouped = child.groupBy(*keys) if keys else child.groupBy()
+    return grouped.agg(*columns) if columns else child.select(*keys).distinct()
+
+
+def merge_buffers(shape: Shape, frames: DataFrame) -> DataFrame:
+    """Re-aggregate buffer rows of the same keys (state rows ∪ partial rows) into one row per key."""
+    n_keys = len(shape.keys)
+    keys = [KEY.format(i) for i in range(n_keys)]
+    merged = []
+    types = dict(frames.dtypes)
+    for buf in buffers_of(shape):
+        col = F.col(buf.column)
+        function = {
+            "count": F.sum,
+            "sum": F.sum,
+            "avg_sum": F.sum,
+            "avg_count": F.sum,
+            "min": F.min,
+            "max": F.max,
+        }[buf.kind]
+        merged.append(function(col).cast(types[buf.column]).alias(buf.column))
+    grouped = frames.groupBy(*keys) if keys else frames.groupBy()
+    return grouped.agg(*merged) if merged else frames.select(*keys).distinct()
+
+
+def finish_from_buffers(spark: SparkSession, shape: Shape, buffers: DataFrame) -> DataFrame:
+    """The query's output rows from buffer rows: each aggregate output rebuilt with its original
+    attribute id, then the nodes above the aggregate applied unchanged."""
+    jv = spark._jvm
+    grouping = jvm.seq(shape.core.groupingExpressions())
+    by_output = {b.output: b for b in buffers_of(shape) if b.kind != "avg_count"}
+    columns = []
+    for index, expr in enumerate(jvm.seq(shape.core.aggregateExpressions())):
+        key_index = _key_of(expr, grouping)
+        if key_index is not None:
+            value = F.col(KEY.format(key_index))
+        else:
+            buf = by_output[index]
+            if buf.kind == "count":
+                value = F.coalesce(F.col(buf.column), F.lit(0))
+            elif buf.kind == "avg_sum":
+                result_type = expr.child().aggregateFunction().dataType()
+                total, count = F.col(buf.column), F.col(f"__b{index}_avg_count")
+                if str(result_type.typeName()) == "decimal":
+                    value = (total / count.cast("decimal(20,0)")).cast(str(result_type.simpleString()))
+                else:
+                    value = total / count.cast("double")
+                value = F.when(count > 0, value)
+            else:
+                value = F.col(buf.column)
+        columns.append(value.alias(str(expr.name())))
+    rows_plan = jvm.analyzed(buffers.select(*columns))
+    nil = jvm.to_scala_seq(spark, [])
+    aliases = []
+    outputs = jvm.seq(shape.core.output())
+    for attr, new in zip(outputs, jvm.seq(rows_plan.output()), strict=True):
+        aliases.append(
+            jv.org.apache.spark.sql.catalyst.expressions.Alias(  # type: ignore[union-attr]
+                new, attr.name(), attr.exprId(), nil, jv.scala.Option.empty(), nil
+            )
+        )  # type: ignore[union-attr]
+    core = jv.org.apache.spark.sql.catalyst.plans.logical.Project(  # type: ignore[union-attr]
+        jvm.to_scala_seq(spark, aliases), rows_plan
+    )
+    return jvm.dataframe(spark, rebuild(spark, shape, core))

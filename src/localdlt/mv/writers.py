@@ -1,0 +1,55 @@
+"""Writes of an incremental refresh, each one Delta commit: append new rows, or replace the rows of
+touched keys (a MERGE whose source holds one delete marker per key plus the new rows, so any
+number of rows per key — aggregates, window partitions — is replaced atomically)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from localdlt import deltalog
+
+OP = "__localdlt_op"
+
+
+def append(df: DataFrame, target: Path) -> int:
+    """Append ``df`` to the Delta table at ``target``; the number of rows written."""
+    before = deltalog.latest_version(target)
+    df.write.format("delta").mode("append").save(str(target))
+    return deltalog.output_rows(deltalog.find_commit(target, before) or {})
+
+
+def replace_keys(
+    spark: SparkSession, target: Path, rows: DataFrame, keys: DataFrame, key_columns: list[str]
+) -> int:
+    """Delete every row of ``target`` whose ``key_columns`` equal (NULL-safe) a row of ``keys``
+    and insert ``rows``, in one commit. Returns the number of rows inserted.
+
+    ``keys`` has the key columns under the target's names; with no key column the whole table is
+    replaced (a global aggregate).
+    """
+    columns = [f.name for f in rows.schema.fields]
+    markers = keys.select(*[F.col(c) for c in key_columns], F.lit("D").alias(OP))
+    if not key_columns:
+        markers = spark.range(1).select(F.lit("D").alias(OP))
+    source = rows.withColumn(OP, F.lit("I")).unionByName(markers, allowMissingColumns=True)
+    condition = " AND ".join([*(f"t.`{c}` <=> s.`{c}`" for c in key_columns), f"s.{OP} = 'D'"])
+    before = deltalog.latest_version(target)
+    (
+        DeltaTable.forPath(spark, str(target))
+        .alias("t")
+        .merge(source.alias("s"), condition)
+        .whenMatchedDelete()
+        .whenNotMatchedInsert(condition=f"s.{OP} = 'I'", values={c: f"s.`{c}`" for c in columns})
+        .execute()
+    )
+    commit = deltalog.find_commit(target, before) or {}
+    return int(commit.get("operationMetrics", {}).get("numTargetRowsInserted", 0))
+
+
+def overwrite(df: DataFrame, target: Path) -> None:
+    """Replace the Delta table at ``target`` with ``df`` (schema included)."""
+    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(str(target))
