@@ -25,7 +25,7 @@ from localdlt.api import (
     expect_or_fail,
 )
 from localdlt.api import view as temporary_view
-from localdlt.cdc_api import create_auto_cdc_flow, create_auto_cdc_from_snapshot_flow
+from localdlt.cdc.api import create_auto_cdc_flow, create_auto_cdc_from_snapshot_flow
 
 __all__ = [
     "append_flow",

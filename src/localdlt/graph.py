@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructField, StructType
 
 from localdlt import guard
+from localdlt.cdc.schema import target_schema as cdc_target_schema
 from localdlt.definitions import Dataset, DatasetKind, Flow
 from localdlt.errors import (
     CircularDependencyError,
@@ -28,8 +29,9 @@ from localdlt.errors import (
     QueryFunctionReturnError,
     UnknownDatasetError,
 )
-from localdlt.reads import resolving
+from localdlt.reads import resolving, strip_live
 from localdlt.registry import Registry
+from localdlt.sources.cloud_files import read_cloud_files
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +254,7 @@ class Planner:
         inputs: tuple[str, ...] = ()
         source_schema: StructType | None = None
         if source is not None:
-            source = source.split(".")[-1] if source.lower().startswith("live.") else source
+            source = strip_live(source)
             if source not in self._registry.datasets:
                 raise UnknownDatasetError.for_name(source, self._registry.datasets, reader=flow.name,
                                                    location=flow.location)
@@ -260,7 +262,7 @@ class Planner:
             source_schema = self._schemas.get(source) or self._view_frames[source].schema
             inputs = (source,)
         try:
-            target_schema = cdc_target_schema(spec, source_schema, self._spark) if source_schema is not None else None
+            target_schema = cdc_target_schema(self._spark, spec, source_schema) if source_schema is not None else None
         except (ValueError, TypeError) as exc:  # the CDC engine's argument errors name the argument
             raise InvalidArgumentError(
                 f"CDC flow '{flow.name}': {exc}", params={"flow": flow.name, "argument": getattr(exc, "argument", None)},
@@ -321,30 +323,6 @@ def _temporary_state_dirs() -> StateDirFor:
     return lambda flow, index: root / flow / "sources" / str(index)
 
 
-def cdc_target_schema(spec: dict[str, Any], source_schema: StructType, spark: Any = None) -> StructType:
-    """The target schema of a CDC flow: the CDC engine's rule when it is there, else the source
-    columns (minus ``except_column_list``) plus ``__START_AT``/``__END_AT`` for SCD type 2."""
-    try:
-        from localdlt.cdc_runner import target_schema
-
-        return target_schema(spark, spec, source_schema)
-    except ImportError:
-        pass
-    columns = [f for f in source_schema.fields]
-    if spec.get("column_list"):
-        wanted = [str(c) for c in spec["column_list"]]
-        columns = [f for f in columns if f.name in wanted]
-    if spec.get("except_column_list"):
-        unwanted = {str(c) for c in spec["except_column_list"]}
-        columns = [f for f in columns if f.name not in unwanted]
-    if int(spec.get("stored_as_scd_type", 1)) == 2:
-        seq = spec.get("sequence_by")
-        seq_type = next((f.dataType for f in source_schema.fields if isinstance(seq, str) and f.name == seq), None)
-        if seq_type is not None:
-            columns += [StructField("__START_AT", seq_type), StructField("__END_AT", seq_type)]
-    return StructType(columns)
-
-
 def open_cloud_files(
     spark: SparkSession,
     path: str,
@@ -355,13 +333,6 @@ def open_cloud_files(
     on_changed_file: Callable[[str], None] | None,
     opener: Callable[..., DataFrame] | None = None,
 ) -> DataFrame:
-    """Call the Auto Loader emulation (``localdlt.sources.cloud_files``)."""
-    if opener is None:
-        try:
-            from localdlt.sources.cloud_files import read_cloud_files as opener
-        except ImportError as exc:
-            raise PipelineDefinitionError(
-                "format('cloudFiles') needs localdlt.sources.cloud_files, which is not installed",
-                params={"format": "cloudFiles"},
-            ) from exc
+    """Call the Auto Loader emulation (``localdlt.sources.cloud_files``), or ``opener`` when given."""
+    opener = opener or read_cloud_files
     return opener(spark, path, options, schema, state_dir=state_dir, on_changed_file=on_changed_file)

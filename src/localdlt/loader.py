@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from localdlt import api, cdc_api, dp
+from localdlt import api, dp
+from localdlt.cdc import api as cdc_api
 from localdlt.dbutils import DBUtils
 from localdlt.errors import LocalDltError, PipelineLoadError
 from localdlt.definitions import SourceLocation

@@ -50,5 +50,9 @@ def active_resolver() -> ReadResolver | None:
 
 
 def strip_live(name: str) -> str:
-    """``LIVE.x`` → ``x`` (the prefix is ignored, as in Databricks' default publishing mode)."""
+    """``LIVE.x`` → ``x`` (the prefix is ignored, as in Databricks' default publishing mode).
+
+    The one ``LIVE.`` rule of localdlt: every reader (``dlt.read*``, ``spark.read*.table``, CDC
+    sources, the planner) goes through it; ``strip_live(n) != n`` tells that ``n`` had the prefix.
+    """
     return name[len(LIVE_PREFIX) :] if name.lower().startswith(LIVE_PREFIX) else name

@@ -16,17 +16,9 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from localdlt.reads import active_resolver, strip_live
+from localdlt.sources.kafka import rewrite_kafka_options
 
 log = logging.getLogger(__name__)
-
-
-def rewrite_kafka_options(options: dict[str, str]) -> dict[str, str]:
-    """Replace the ``kafkashaded.`` JAAS class prefix (the sources module owns the real rule)."""
-    try:
-        from localdlt.sources.kafka import rewrite_kafka_options as rewrite
-    except ImportError:  # the sources module lands separately; same rule meanwhile
-        return {key: value.replace("kafkashaded.org.apache.kafka", "org.apache.kafka") for key, value in options.items()}
-    return rewrite(options)
 
 
 class ConfProxy:
@@ -105,7 +97,7 @@ class ReaderProxy:
         resolver = active_resolver()
         name = strip_live(tableName)
         if resolver is not None:
-            explicit = tableName.lower().startswith("live.")
+            explicit = name != tableName  # LIVE.x names a pipeline dataset, whatever the catalog has
             result = resolver.read_dataset(
                 name, streaming=self._streaming, explicit=explicit, options=dict(self._options)
             )

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from localdlt import api, cdc_api, dp
+from localdlt import api, dp
+from localdlt.cdc import api as cdc_api
 from localdlt.definitions import DatasetKind, ExpectationAction
 from localdlt.errors import (
     CircularDependencyError,

@@ -2,6 +2,12 @@
 ``create_auto_cdc_from_snapshot_flow`` (``apply_changes_from_snapshot``) on open-source
 Spark + Delta Lake, SCD type 1 and 2, applied micro-batch by micro-batch with Delta MERGE.
 
+All CDC code lives here: :mod:`~localdlt.cdc.api` (the ``dlt``/``dp`` registration functions),
+:mod:`~localdlt.cdc.schema` (the target-schema rule the planner uses),
+:mod:`~localdlt.cdc.runner` (run-time wiring: given a read resolver and a metrics callback), and
+the engine (``spec``, ``columns``, ``scd1``, ``scd2``, ``snapshot``, ``writer``, ``txn``), which
+this package exports.
+
 Example::
 
     from localdlt.cdc import CdcSpec, CdcWriter

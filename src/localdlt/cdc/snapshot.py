@@ -103,7 +103,7 @@ def iterate_snapshots(
         latest = version
 
 
-def _resolve(
+def resolve_snapshot_columns(
     spark: SparkSession, spec: SnapshotCdcSpec, schema: StructType, vtype: DataType
 ) -> ResolvedColumns:
     return resolve_columns(
@@ -197,7 +197,7 @@ def apply_snapshot(
     """Apply the full snapshot ``snapshot_df`` taken at ``version`` to the target at
     ``table_path``; a version not above the last applied one is skipped."""
     vtype = version_type(version)
-    cols = _resolve(spark, spec, snapshot_df.schema, vtype)
+    cols = resolve_snapshot_columns(spark, spec, snapshot_df.schema, vtype)
     batch_id = version if isinstance(version, int) else 0
     last = last_snapshot_version(spark, state_path)
     if last is not None and not version > last:

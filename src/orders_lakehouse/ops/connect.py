@@ -9,7 +9,8 @@ from pathlib import Path
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
 
-from localdlt.bundle import BundleError, describe_deployed_pipeline, short_user_name
+from localdlt.bundle import BundleError, short_user_name
+from orders_lakehouse.ops.deployed import describe_deployed_pipeline
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from localdlt.bundle import (
-    BundleError,
-    DeployedPipeline,
-    describe_deployed_pipeline,
-    load_pipeline_resource,
-    short_user_name,
-)
+from localdlt.bundle import BundleError, load_pipeline_resource, short_user_name
 from localdlt.errors import PipelineDefinitionError
+from orders_lakehouse.ops.deployed import DeployedPipeline, describe_deployed_pipeline
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -2,7 +2,7 @@
 and their snapshot variants (https://docs.databricks.com/gcp/dlt-ref/dlt-python-ref-apply-changes,
 https://docs.databricks.com/aws/dlt-ref/dlt-python-ref-apply-changes-from-snapshot).
 
-They only record a flow; the engine (:mod:`localdlt.cdc`, another module) applies the changes.
+They only record a flow; the engine (the other modules of :mod:`localdlt.cdc`) applies the changes.
 The spec is kept as a plain dict of ``CdcSpec`` fields so registration needs no Spark.
 """
 

@@ -1,0 +1,73 @@
+"""Kafka sinks (``create_sink(format="kafka")``): a plain Structured Streaming Kafka write,
+its row counts reported from the query's progress. Delta sinks go through :mod:`localdlt.writes`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+from localdlt.expectations import BatchQuality
+from localdlt.flow_context import FlowContext
+from localdlt.graph import PlannedFlow
+from localdlt.sources.kafka import rewrite_kafka_options
+
+
+def start_kafka_sink(
+    context: FlowContext, planned: PlannedFlow, df: DataFrame, trigger: dict[str, Any]
+) -> KafkaSinkQuery:
+    """Start the Kafka write of ``df`` (the Databricks-only ``kafkashaded.`` JAAS class rewritten)."""
+    target = context.graph.datasets[planned.flow.target]
+    options = rewrite_kafka_options(dict(target.sink_options))
+
+    def on_progress(rows: int) -> None:
+        context.reporter.report_batch(planned, BatchQuality(rows, rows, 0, ()), None)
+
+    checkpoint = context.layout.checkpoint(planned.name)
+    query = (df.writeStream.format("kafka").options(**options)
+             .option("checkpointLocation", str(checkpoint)).trigger(**trigger).start())
+    return KafkaSinkQuery(query, on_progress)
+
+
+class KafkaSinkQuery:
+    """A Kafka sink query whose row counts are reported from its progress when it ends."""
+
+    def __init__(self, query: Any, on_progress: Callable[[int], None]) -> None:
+        self._query = query
+        self._on_progress = on_progress
+        self._reported: set[str] = set()
+
+    def _report(self) -> None:
+        for progress in self._query.recentProgress:
+            batch = f"{_field(progress, 'runId')}:{_field(progress, 'batchId')}"
+            rows = _field(progress, "numInputRows") or 0
+            if batch not in self._reported and rows:
+                self._reported.add(batch)
+                self._on_progress(int(rows))
+
+    def awaitTermination(self) -> None:  # noqa: N802 - StreamingQuery's name
+        """Wait for the query to end, then report its batches."""
+        try:
+            self._query.awaitTermination()
+        finally:
+            self._report()
+
+    @property
+    def isActive(self) -> bool:  # noqa: N802
+        """Whether the query runs (its new batches are reported first)."""
+        self._report()
+        return self._query.isActive
+
+    def exception(self) -> Any:
+        """The query's failure, if any."""
+        return self._query.exception()
+
+    def stop(self) -> None:
+        """Stop the query and report its last batches."""
+        self._query.stop()
+        self._report()
+
+
+def _field(progress: Any, name: str) -> Any:
+    return progress.get(name) if isinstance(progress, dict) else getattr(progress, name, None)
