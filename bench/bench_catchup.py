@@ -44,7 +44,8 @@ def write_landing(landing: Path, events: int, files: int, seed: int = 7) -> None
             lines.append(json.dumps({
                 "event_id": f"{index:05d}-{n:07d}", "order_id": f"o-{rng.randrange(events // 4)}",
                 "channel": rng.choice(CHANNELS[:4]) if rng.random() > 0.005 else None,
-                "state": rng.choice(STATES), "total": total, "event_time": f"2026-11-{1 + index % 28:02d}T12:00:00Z",
+                "state": rng.choice(STATES), "total": total,
+                "event_time": f"2026-11-{1 + index % 28:02d}T12:00:00Z",
             }))  # fmt: skip
         (landing / f"part-{index:05d}.json").write_text("\n".join(lines) + "\n")
 
@@ -57,21 +58,50 @@ def run_variant(variant: str, landing: Path, storage: Path) -> dict:
         shutil.copytree(HERE / "catchup", spec_dir)
         spec = spec_dir / "spark-pipeline.yml"
         spec.write_text(
-            spec.read_text().replace("STORAGE_PLACEHOLDER", storage.resolve().as_uri()).replace("LANDING_PLACEHOLDER", str(landing))
+            spec.read_text()
+            .replace("STORAGE_PLACEHOLDER", storage.resolve().as_uri())
+            .replace("LANDING_PLACEHOLDER", str(landing))
         )
         from localdlt.session import SessionSettings, session_conf
 
         conf = session_conf(SessionSettings())
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        command = [str(Path(sys.executable).parent / "spark-pipelines"), "run", "--spec", str(spec)]
-        for key in ("spark.jars", "spark.sql.extensions", "spark.sql.catalog.spark_catalog", "spark.sql.shuffle.partitions"):
+        # spark-pipelines starts its JVM through `spark-class` (not the spark-submit launcher), and
+        # its Spark Connect server loads data sources through a session class loader that does not
+        # see `spark.jars`: the Delta jars must be on the JVM's own class path, which the launcher
+        # takes from SPARK_DIST_CLASSPATH. spark-submit options go before the `run` sub-command
+        # (everything after it is handed to the Python CLI).
+        jars = conf["spark.jars"].replace(",", os.pathsep)
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "SPARK_DIST_CLASSPATH": jars,
+        }
+        command = [str(Path(sys.executable).parent / "spark-pipelines")]
+        for key in (
+            "spark.sql.extensions",
+            "spark.sql.catalog.spark_catalog",
+            "spark.sql.shuffle.partitions",
+            "spark.driver.memory",
+            "spark.databricks.delta.snapshotPartitions",
+            "spark.sql.session.timeZone",
+        ):
             command += ["--conf", f"{key}={conf[key]}"]
         warehouse = storage / "warehouse"  # spark-pipelines writes managed tables there
-        command += ["--conf", f"spark.sql.warehouse.dir={warehouse}"]
+        command += [
+            "--conf",
+            f"spark.sql.warehouse.dir={warehouse}",
+            "--conf",
+            "spark.ui.showConsoleProgress=false",
+            "run",
+            "--spec",
+            str(spec),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, env=env)
         figures = {"variant": variant, "startup_s": None, "update_s": None}
         if result.returncode != 0:
-            figures["error"] = [line for line in result.stderr.splitlines() if "Error" in line or "Exception" in line][-1:]
+            figures["error"] = [
+                line for line in result.stderr.splitlines() if "Error" in line or "Exception" in line
+            ][-1:]
         else:
             from deltalake import DeltaTable  # read the result without a JVM
 
@@ -90,7 +120,9 @@ def run_variant(variant: str, landing: Path, storage: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_catchup", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_catchup", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
@@ -110,8 +142,19 @@ def main(argv: list[str]) -> int:
                 storage.parent.mkdir()
                 with console.status(f"round {round_number + 1}/{args.rounds}: {variant}"):
                     runs[variant].append(run_variant(variant, landing, storage))
-        table = Table(title=f"catch-up landing → Gold, {args.events:,} events in {args.files} files, median of {args.rounds}")
-        for column in ("variant", "update s", "events/s (update)", "wall s", "events/s (wall)", "silver rows", "note"):
+        table = Table(
+            title=f"catch-up landing → Gold, {args.events:,} events in {args.files} files, median of "
+            f"{args.rounds}"
+        )
+        for column in (
+            "variant",
+            "update s",
+            "events/s (update)",
+            "wall s",
+            "events/s (wall)",
+            "silver rows",
+            "note",
+        ):
             table.add_column(column)
         medians = {}
         for variant, results in runs.items():
@@ -122,7 +165,9 @@ def main(argv: list[str]) -> int:
             wall = statistics.median(walls) if walls else None
             medians[variant] = (update, wall)
             table.add_row(
-                variant, f"{update:.1f}" if update else "-", f"{args.events / update:,.0f}" if update else "-",
+                variant,
+                f"{update:.1f}" if update else "-",
+                f"{args.events / update:,.0f}" if update else "-",
                 f"{wall:.1f}" if wall else "-", f"{args.events / wall:,.0f}" if wall else "-",
                 str(results[-1].get("silver_rows", "-")), "; ".join(map(str, errors))[:80],
             )  # fmt: skip
@@ -131,7 +176,9 @@ def main(argv: list[str]) -> int:
         for other in ("plain", "spark-pipelines"):
             other_update, other_wall = medians.get(other, (None, None))
             if ours_update and other_update:
-                console.print(f"localdlt throughput / {other} (update time): {other_update / ours_update:.2f}x")
+                console.print(
+                    f"localdlt throughput / {other} (update time): {other_update / ours_update:.2f}x"
+                )
             if ours_wall and other_wall:
                 console.print(f"localdlt throughput / {other} (whole command): {other_wall / ours_wall:.2f}x")
     finally:

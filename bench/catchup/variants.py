@@ -33,7 +33,8 @@ def run_plain(spark, landing: str, storage: Path) -> None:
     (
         spark.readStream.format("delta").load(str(tables / "bench_bronze"))
         .where("total >= 0 AND channel IS NOT NULL")
-        .select("event_id", "order_id", "channel", "state", F.col("total").cast("decimal(18,2)").alias("total"),
+        .select("event_id", "order_id", "channel", "state",
+                F.col("total").cast("decimal(18,2)").alias("total"),
                 F.to_timestamp("event_time").alias("event_time"))
         .writeStream.format("delta").option("checkpointLocation", str(checkpoints / "bench_silver"))
         .trigger(availableNow=True).start(str(tables / "bench_silver")).awaitTermination()
@@ -57,13 +58,20 @@ def run_localdlt(spark, landing: str, storage: Path) -> None:
 def main(argv: list[str]) -> int:
     variant, landing, storage = argv[0], argv[1], Path(argv[2])
     started = time.perf_counter()
-    spark = build_session(SessionSettings(app_name=f"bench-{variant}", extra_conf={"spark.ui.enabled": "false"}))
+    spark = build_session(
+        SessionSettings(app_name=f"bench-{variant}", extra_conf={"spark.ui.enabled": "false"})
+    )
     spark.conf.set("bench.landing_path", landing)
     ready = time.perf_counter()
     {"plain": run_plain, "localdlt": run_localdlt}[variant](spark, landing, storage)
     done = time.perf_counter()
     silver = spark.read.format("delta").load(str(storage / "tables" / "bench_silver")).count()
-    gold_orders = spark.read.format("delta").load(str(storage / "tables" / "bench_gold")).agg(F.sum("orders")).first()[0]
+    gold_orders = (
+        spark.read.format("delta")
+        .load(str(storage / "tables" / "bench_gold"))
+        .agg(F.sum("orders"))
+        .first()[0]
+    )
     spark.stop()
     print(json.dumps({"variant": variant, "startup_s": ready - started, "update_s": done - ready,
                       "silver_rows": silver, "gold_orders": gold_orders}))  # fmt: skip
