@@ -8,10 +8,12 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from orders_lakehouse.devstack import demo
 from orders_lakehouse.devstack.reconcile import Check
+from orders_lakehouse.producers.files import AtomicFileProducer
 
 
 def landed_lines(landing: Path) -> list[bytes]:
@@ -38,6 +40,22 @@ def test_ctrl_c_stops_cleanly_and_the_truth_matches_what_landed(tmp_path: Path) 
     assert len(landed_lines(tmp_path / "landing")) == sent  # the last batch landed, nothing half-written
     assert json.loads((tmp_path / "ground-truth.json").read_text())["messages"] == sent
     assert signal.getsignal(signal.SIGINT) is handler_before  # the handler was put back
+
+
+def test_a_failing_producer_ends_the_demo_with_its_error_and_the_truth_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts unwind on the simulator's error: the error is raised, the ground truth is written."""
+
+    def disk_full(self: AtomicFileProducer) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(AtomicFileProducer, "flush", disk_full)
+    options = demo.DemoOptions(duration=0.5, rate=40.0, output=tmp_path, seed=5, live=False, pipeline=False)
+    with pytest.raises(OSError, match="^disk full$"):
+        demo.run_demo(options, console=Console(file=open(os.devnull, "w")), handle_signals=False)  # noqa: SIM115
+    assert json.loads((tmp_path / "ground-truth.json").read_text())["messages"] == 20
+    assert list((tmp_path / "landing").iterdir()) == []
 
 
 def test_summary_marks_each_check() -> None:
