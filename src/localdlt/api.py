@@ -15,14 +15,18 @@ Example (inside a file run by ``localdlt run``)::
 
 from __future__ import annotations
 
+import functools
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from localdlt.definitions import (
+    FOREACH_BATCH_FORMAT,
     Dataset,
     DatasetKind,
+    EventHook,
     Expectation,
     ExpectationAction,
     Flow,
@@ -137,29 +141,32 @@ def _register_with_flow(dataset: Dataset, func: QueryFunction, spark_conf: dict[
 
 def table(
     query_function: QueryFunction | None = None,
-    *,
     name: str | None = None,
     comment: str | None = None,
     spark_conf: dict[str, str] | None = None,
     table_properties: dict[str, str] | None = None,
-    path: str | None = None,
     partition_cols: list[str] | None = None,
-    cluster_by_auto: bool = False,
-    cluster_by: list[str] | None = None,
+    path: str | None = None,
     schema: Any = None,
-    row_filter: str | None = None,
     temporary: bool = False,
+    cluster_by: list[str] | None = None,
+    row_filter: str | None = None,
+    *,
+    cluster_by_auto: bool = False,
     private: bool | None = None,
 ) -> Any:
     """Define a table: a streaming table over a streaming DataFrame, a materialized view over a
     batch DataFrame (decided when the query is analysed). Works with and without parentheses.
 
-    ``table_properties``, ``partition_cols``, ``schema`` and ``comment`` apply to the Delta table;
-    ``cluster_by*``, ``row_filter``, ``temporary``, ``private``, ``path`` are recorded only.
+    Parameters in the order of Databricks' ``databricks-dlt`` package, then the ones its pages
+    added since (keyword-only). ``table_properties``, ``partition_cols``, ``schema``, ``comment``
+    and ``cluster_by`` (liquid clustering) apply to the Delta table; ``cluster_by_auto``,
+    ``row_filter``, ``temporary``, ``private``, ``path`` are recorded only.
     """
     return _table_like(
         DatasetKind.TABLE, query_function, name=name, comment=comment, spark_conf=spark_conf,
         table_properties=table_properties, path=path, partition_cols=partition_cols, schema=schema,
+        cluster_by=cluster_by,
         extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
                      temporary=temporary, private=private, path=path),
     )
@@ -185,7 +192,7 @@ def materialized_view(
     return _table_like(
         DatasetKind.MATERIALIZED_VIEW, query_function, name=name, comment=comment, spark_conf=spark_conf,
         table_properties=table_properties, path=path, partition_cols=partition_cols, schema=schema,
-        extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
+        cluster_by=cluster_by, extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
                      private=private, path=path, refresh_policy=refresh_policy),
     )
 
@@ -201,6 +208,7 @@ def _table_like(
     path: str | None,
     partition_cols: list[str] | None,
     schema: Any,
+    cluster_by: list[str] | None,
     extra: dict[str, Any],
 ) -> Any:
     _check_str(name, "name")
@@ -208,13 +216,14 @@ def _table_like(
     conf = _check_dict(spark_conf, "spark_conf")
     props = {key: str(value) for key, value in _check_dict(table_properties, "table_properties").items()}
     cols = _check_list(partition_cols, "partition_cols")
+    clustering = _check_list(cluster_by, "cluster_by")
 
     def make(func: QueryFunction) -> None:
         location = _location_of(func)
         dataset = Dataset(
             name=name or func.__name__, kind=kind, location=location, comment=comment,
             table_properties=props, partition_cols=cols, schema=schema, path=path, spark_conf=conf,
-            expectations=_pending_expectations(func), extra=extra,
+            expectations=_pending_expectations(func), cluster_by=clustering, extra=extra,
         )
         _register_with_flow(dataset, func, conf)
 
@@ -223,7 +232,6 @@ def _table_like(
 
 def view(
     query_function: QueryFunction | None = None,
-    *,
     name: str | None = None,
     comment: str | None = None,
     spark_conf: dict[str, str] | None = None,
@@ -245,19 +253,19 @@ def view(
 
 def create_streaming_table(
     name: str,
-    *,
     comment: str | None = None,
     spark_conf: dict[str, str] | None = None,
     table_properties: dict[str, str] | None = None,
-    path: str | None = None,
     partition_cols: list[str] | None = None,
-    cluster_by_auto: bool = False,
-    cluster_by: list[str] | None = None,
+    path: str | None = None,
     schema: Any = None,
     expect_all: dict[str, str] | None = None,
     expect_all_or_drop: dict[str, str] | None = None,
     expect_all_or_fail: dict[str, str] | None = None,
+    cluster_by: list[str] | None = None,
     row_filter: str | None = None,
+    *,
+    cluster_by_auto: bool = False,
     private: bool | None = None,
 ) -> None:
     """Declare a streaming table that append flows or CDC flows write into."""
@@ -277,24 +285,19 @@ def create_streaming_table(
             table_properties={k: str(v) for k, v in _check_dict(table_properties, "table_properties").items()},
             partition_cols=_check_list(partition_cols, "partition_cols"), schema=schema, path=path,
             spark_conf=_check_dict(spark_conf, "spark_conf"), expectations=tuple(expectations),
+            cluster_by=_check_list(cluster_by, "cluster_by"),
             extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
                          private=private, path=path),
         )
     )
 
 
-def create_target_table(*args: Any, **kwargs: Any) -> None:
-    """Deprecated Databricks alias of :func:`create_streaming_table`."""
-    create_streaming_table(*args, **kwargs)
-
-
 def append_flow(
-    *,
-    target: str,
     name: str | None = None,
-    once: bool = False,
-    spark_conf: dict[str, str] | None = None,
+    target: str | None = None,
     comment: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    once: bool = False,
 ) -> Callable[[QueryFunction], QueryFunction]:
     """Add a flow appending the decorated query's rows into ``target`` (a streaming table or a
     sink). ``once=True``: a batch query run once (again only after a full refresh)."""
@@ -326,14 +329,14 @@ def _expectation_decorator(rules: list[Expectation]) -> Callable[[QueryFunction]
     return apply
 
 
-def _one(description: str, constraint: Any, action: ExpectationAction) -> Callable[[QueryFunction], QueryFunction]:
-    _check_str(description, "description", optional=False)
-    if constraint is None:
+def _one(name: str, inv: Any, action: ExpectationAction) -> Callable[[QueryFunction], QueryFunction]:
+    _check_str(name, "name", optional=False)
+    if inv is None:
         raise InvalidArgumentError(
-            "argument 'constraint' must be a SQL boolean expression or a Column",
-            params={"argument": "constraint"}, location=_caller_location(),
+            "argument 'inv' must be a SQL boolean expression or a Column",
+            params={"argument": "inv"}, location=_caller_location(),
         )
-    return _expectation_decorator([Expectation(description, constraint, action)])
+    return _expectation_decorator([Expectation(name, inv, action)])
 
 
 def _all(expectations: dict[str, Any], action: ExpectationAction) -> Callable[[QueryFunction], QueryFunction]:
@@ -341,19 +344,28 @@ def _all(expectations: dict[str, Any], action: ExpectationAction) -> Callable[[Q
     return _expectation_decorator([Expectation(name, constraint, action) for name, constraint in rules.items()])
 
 
-def expect(description: str, constraint: Any) -> Callable[[QueryFunction], QueryFunction]:
-    """Warn: count rows that do not meet ``constraint`` (NULL counts as not met), keep them."""
-    return _one(description, constraint, ExpectationAction.WARN)
+def expect(name: str, inv: Any) -> Callable[[QueryFunction], QueryFunction]:
+    """Warn: count rows that do not meet ``inv`` (NULL counts as not met), keep them.
+
+    ``name`` names the rule in the metrics; ``inv`` is a SQL boolean expression or a Column
+    (the parameter names of Databricks' ``databricks-dlt`` package)."""
+    return _one(name, inv, ExpectationAction.WARN)
 
 
-def expect_or_drop(description: str, constraint: Any) -> Callable[[QueryFunction], QueryFunction]:
-    """Drop rows that do not meet ``constraint`` before they are written."""
-    return _one(description, constraint, ExpectationAction.DROP)
+def expect_or_drop(name: str, inv: Any) -> Callable[[QueryFunction], QueryFunction]:
+    """Drop rows that do not meet ``inv`` before they are written.
+
+    ``name`` names the rule in the metrics; ``inv`` is a SQL boolean expression or a Column
+    (the parameter names of Databricks' ``databricks-dlt`` package)."""
+    return _one(name, inv, ExpectationAction.DROP)
 
 
-def expect_or_fail(description: str, constraint: Any) -> Callable[[QueryFunction], QueryFunction]:
-    """Fail the flow (nothing of the batch written) when a row does not meet ``constraint``."""
-    return _one(description, constraint, ExpectationAction.FAIL)
+def expect_or_fail(name: str, inv: Any) -> Callable[[QueryFunction], QueryFunction]:
+    """Fail the flow (nothing of the batch written) when a row does not meet ``inv``.
+
+    ``name`` names the rule in the metrics; ``inv`` is a SQL boolean expression or a Column
+    (the parameter names of Databricks' ``databricks-dlt`` package)."""
+    return _one(name, inv, ExpectationAction.FAIL)
 
 
 def expect_all(expectations: dict[str, Any]) -> Callable[[QueryFunction], QueryFunction]:
@@ -410,3 +422,89 @@ def create_sink(name: str, format: str, options: dict[str, str] | None = None) -
         Dataset(name=name, kind=DatasetKind.SINK, location=_caller_location(), sink_format=format,
                 sink_options=opts)
     )
+
+
+readStream = read_stream  # noqa: N816 - the package's alias, the very same function
+
+
+def _deprecated(replacement: Callable[..., Any], old_name: str) -> Callable[..., Any]:
+    """``old_name``: warns as Databricks' package does, then calls ``replacement`` (same signature)."""
+
+    @functools.wraps(replacement)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"Function {old_name} has been deprecated. Please use {replacement.__name__} instead.",
+                      stacklevel=2)
+        return replacement(*args, **kwargs)
+
+    wrapper.__name__ = old_name
+    return wrapper
+
+
+create_target_table = _deprecated(create_streaming_table, "create_target_table")
+create_streaming_live_table = _deprecated(create_streaming_table, "create_streaming_live_table")
+create_view = _deprecated(view, "create_view")
+create_table = _deprecated(table, "create_table")
+
+
+def enable_local_execution() -> None:
+    """Kept for code written against Databricks' stub package (which raises unless this is
+    called); localdlt always executes, so this does nothing."""
+
+
+def on_event_hook(
+    user_event_hook_fn: Callable[[dict[str, Any]], Any] | None = None,
+    max_allowable_consecutive_failures: int | None = None,
+) -> Any:
+    """Register a function called with every event of the update (a dict shaped like an event-log
+    row) while the update runs. A hook that raises ``max_allowable_consecutive_failures + 1``
+    times in a row is disabled for the rest of the update (``None``: never); each failure and the
+    disabling are ``hook_progress`` events, which no hook sees. Works with and without parentheses."""
+    if max_allowable_consecutive_failures is not None and (
+        isinstance(max_allowable_consecutive_failures, bool)
+        or not isinstance(max_allowable_consecutive_failures, int)
+        or max_allowable_consecutive_failures < 0
+    ):
+        raise InvalidArgumentError(
+            "argument 'max_allowable_consecutive_failures' must be an int >= 0 or None, "
+            f"got {max_allowable_consecutive_failures!r}",
+            params={"argument": "max_allowable_consecutive_failures"}, location=_caller_location(),
+        )
+
+    def apply(func: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        if not callable(func):
+            raise InvalidArgumentError(
+                "@on_event_hook must decorate a function taking one argument (the event)",
+                params={"argument": "user_event_hook_fn"}, location=_caller_location(),
+            )
+        active_registry().register_hook(
+            EventHook(name=func.__name__, function=func, max_allowable_consecutive_failures=(
+                max_allowable_consecutive_failures), location=_location_of(func))
+        )
+        return func
+
+    if user_event_hook_fn is not None:
+        return apply(user_event_hook_fn)
+    return apply
+
+
+def foreach_batch_sink(batch_handler: Callable[[Any, int], Any] | None = None, name: str | None = None) -> Any:
+    """Define a ForEachBatch sink: ``batch_handler(df, batch_id)`` is called with every micro-batch
+    of the append flows that target the sink (``name``, default the handler's name). ``batch_id``
+    0 is the start of the stream or of a full refresh; the handler owns what it writes."""
+    _check_str(name, "name")
+
+    def apply(func: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
+        if not callable(func):
+            raise InvalidArgumentError(
+                "@foreach_batch_sink must decorate a function (df, batch_id)",
+                params={"argument": "batch_handler"}, location=_caller_location(),
+            )
+        active_registry().register_dataset(
+            Dataset(name=name or func.__name__, kind=DatasetKind.SINK, location=_location_of(func),
+                    sink_format=FOREACH_BATCH_FORMAT, sink_handler=func)
+        )
+        return func
+
+    if batch_handler is not None:
+        return apply(batch_handler)
+    return apply

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 QueryFunction = Callable[[], Any]
+# ``Dataset.sink_format`` of a ``@foreach_batch_sink``: the handler gets every micro-batch.
+FOREACH_BATCH_FORMAT = "foreach_batch"
 
 
 class DatasetKind(str, enum.Enum):
@@ -73,6 +75,8 @@ class Dataset:
     expectations: tuple[Expectation, ...] = ()
     sink_format: str | None = None
     sink_options: Mapping[str, str] = field(default_factory=dict)
+    sink_handler: Callable[[Any, int], Any] | None = None
+    cluster_by: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -102,3 +106,14 @@ class Flow:
     snapshot_cdc: Any = None
     cdc_source: str | None = None
     implicit: bool = True
+
+
+@dataclass(frozen=True)
+class EventHook:
+    """A function of ``@on_event_hook``: called with every event of an update (see
+    :mod:`localdlt.event_hooks`)."""
+
+    name: str
+    function: Callable[[dict[str, Any]], Any]
+    max_allowable_consecutive_failures: int | None = None
+    location: SourceLocation | None = None

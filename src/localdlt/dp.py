@@ -15,7 +15,6 @@ from typing import Any
 
 from localdlt import api
 from localdlt.api import (
-    append_flow,
     create_sink,
     expect,
     expect_all,
@@ -23,6 +22,8 @@ from localdlt.api import (
     expect_all_or_fail,
     expect_or_drop,
     expect_or_fail,
+    foreach_batch_sink,
+    on_event_hook,
 )
 from localdlt.api import view as temporary_view
 from localdlt.cdc.api import create_auto_cdc_flow, create_auto_cdc_from_snapshot_flow
@@ -39,7 +40,9 @@ __all__ = [
     "expect_all_or_fail",
     "expect_or_drop",
     "expect_or_fail",
+    "foreach_batch_sink",
     "materialized_view",
+    "on_event_hook",
     "table",
     "temporary_view",
 ]
@@ -75,3 +78,16 @@ def _with_format(function: Callable[..., Any]) -> Callable[..., Any]:
 table = _with_format(api.table)
 materialized_view = _with_format(api.materialized_view)
 create_streaming_table = _with_format(api.create_streaming_table)
+
+
+def append_flow(
+    *,
+    target: str,
+    name: str | None = None,
+    once: bool = False,
+    spark_conf: dict[str, str] | None = None,
+    comment: str | None = None,
+) -> Any:
+    """``dlt.append_flow`` with the ``dp`` signature (Databricks' page and open-source Spark):
+    keyword-only, ``target`` required."""
+    return api.append_flow(name=name, target=target, comment=comment, spark_conf=spark_conf, once=once)

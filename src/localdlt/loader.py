@@ -18,21 +18,28 @@ from localdlt.dbutils import DBUtils
 from localdlt.errors import LocalDltError, PipelineLoadError
 from localdlt.definitions import SourceLocation
 from localdlt.registry import Registry, registration_context
+from localdlt.sql.register import register_sql_file
 
 log = logging.getLogger(__name__)
 
+# Pipeline source files: Python, and Databricks pipeline SQL (one language per file).
+SOURCE_SUFFIXES = (".py", ".sql")
+
 DLT_NAMES = (
-    "table", "view", "materialized_view", "create_streaming_table", "create_target_table", "append_flow",
-    "read", "read_stream", "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop",
-    "expect_all_or_fail", "create_sink",
+    "table", "view", "materialized_view", "create_streaming_table", "append_flow", "read", "read_stream",
+    "readStream", "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop",
+    "expect_all_or_fail", "create_sink", "foreach_batch_sink", "on_event_hook", "create_target_table",
+    "create_streaming_live_table", "create_view", "create_table",
 )
+# Public in Databricks' package but left out of its __all__: attributes only.
+DLT_ATTRIBUTES = ("enable_local_execution",)
 CDC_NAMES = ("apply_changes", "create_auto_cdc_flow", "apply_changes_from_snapshot", "create_auto_cdc_from_snapshot_flow")
 
 
 def build_dlt_module() -> types.ModuleType:
     """A fresh ``dlt`` module object with the local implementations."""
     module = types.ModuleType("dlt", "Local implementation of Databricks' dlt module (localdlt).")
-    for name in DLT_NAMES:
+    for name in (*DLT_NAMES, *DLT_ATTRIBUTES):
         setattr(module, name, getattr(api, name))
     for name in CDC_NAMES:
         setattr(module, name, getattr(cdc_api, name))
@@ -75,12 +82,16 @@ def pipeline_modules() -> Iterator[None]:
 
 
 def pipeline_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The ``.py`` files of ``paths`` (files as given, folders recursively, sorted), no duplicates."""
+    """The ``.py`` and ``.sql`` files of ``paths`` (files as given, folders recursively, sorted), no
+    duplicates."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts
+            )
         elif path.is_file():
             found = [path]
         else:
@@ -89,7 +100,7 @@ def pipeline_files(paths: Iterable[str | Path]) -> list[Path]:
             if file.resolve() not in {f.resolve() for f in files}:
                 files.append(file)
     if not files:
-        raise PipelineLoadError("no pipeline .py files found", params={"argument": "paths", "paths": [str(p) for p in paths]})
+        raise PipelineLoadError("no pipeline .py or .sql files found", params={"argument": "paths", "paths": [str(p) for p in paths]})
     return files
 
 
@@ -108,7 +119,10 @@ def load_pipeline(
     try:
         with pipeline_modules(), registration_context(registry), _active_session_is(globals_.get("spark")):
             for file in files:
-                _exec_file(file, globals_)
+                if file.suffix.lower() == ".sql":  # Databricks pipeline SQL: localdlt.sql
+                    register_sql_file(file, globals_.get("spark"))
+                else:
+                    _exec_file(file, globals_)
     finally:
         for entry in added:
             if entry in sys.path:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from localdlt.definitions import Dataset, Flow
+from localdlt.definitions import Dataset, EventHook, Flow
 from localdlt.errors import DefinedOutsidePipelineError, DuplicateDatasetError, DuplicateFlowError
 
 
@@ -16,6 +16,7 @@ class Registry:
     def __init__(self) -> None:
         self.datasets: dict[str, Dataset] = {}
         self.flows: dict[str, Flow] = {}
+        self.hooks: list[EventHook] = []
 
     def register_dataset(self, dataset: Dataset) -> None:
         """Add a dataset; a second dataset of the same name is an error naming both places."""
@@ -38,6 +39,10 @@ class Registry:
                 location=flow.location,
             )
         self.flows[flow.name] = flow
+
+    def register_hook(self, hook: EventHook) -> None:
+        """Add an event hook (hooks run in definition order)."""
+        self.hooks.append(hook)
 
     def flows_into(self, target: str) -> list[Flow]:
         """The flows writing into ``target``, in definition order."""

@@ -224,3 +224,101 @@ def test_dp_accepts_open_source_sparks_format_delta_and_refuses_others() -> None
     assert list(registry.datasets) == ["t", "mv", "st"]
     assert registry.datasets["mv"].kind is DatasetKind.MATERIALIZED_VIEW
     assert str(error.value).startswith("[INVALID_ARGUMENT] argument 'format' must be 'delta' (localdlt writes Delta tables), got 'parquet'")
+
+
+def test_expectations_take_the_packages_keyword_names_name_and_inv() -> None:
+    registry = Registry()
+    with registration_context(registry):
+
+        @api.table
+        @api.expect(name="w", inv="a > 0")
+        @api.expect_or_drop(name="d", inv="b > 0")
+        @api.expect_or_fail(name="f", inv="c > 0")
+        def kw():
+            raise NotImplementedError
+
+    assert [(e.name, e.constraint, e.action) for e in registry.datasets["kw"].expectations] == [
+        ("w", "a > 0", ExpectationAction.WARN), ("d", "b > 0", ExpectationAction.DROP),
+        ("f", "c > 0", ExpectationAction.FAIL)]
+    with registration_context(Registry()), pytest.raises(InvalidArgumentError) as info:
+        api.expect(name="x", inv=None)
+    assert info.value.params["argument"] == "inv"
+
+
+def test_package_positional_order_aliases_and_deprecations() -> None:
+    registry = Registry()
+    with registration_context(registry):
+
+        @api.table(None, "positional_name", "a comment")
+        def query():
+            raise NotImplementedError
+
+        with pytest.warns(UserWarning, match="Function create_target_table has been deprecated. "
+                                             "Please use create_streaming_table instead."):
+            api.create_target_table("old_style")
+
+        @api.append_flow("flow_name", "old_style")
+        def into_old():
+            raise NotImplementedError
+
+        api.enable_local_execution()  # a no-op kept for code written against the stub package
+
+    assert registry.datasets["positional_name"].comment == "a comment"
+    assert registry.datasets["old_style"].kind is DatasetKind.STREAMING_TABLE
+    assert registry.flows["flow_name"].target == "old_style"
+    assert api.readStream is api.read_stream
+    with registration_context(Registry()), pytest.raises(InvalidArgumentError) as info:
+        api.append_flow(name="no_target")
+    assert info.value.params["argument"] == "target"
+
+
+def test_cluster_by_is_kept_for_the_table_and_cluster_by_auto_recorded() -> None:
+    registry = Registry()
+    with registration_context(registry):
+        api.create_streaming_table("s", cluster_by=["a", "b"], cluster_by_auto=True)
+
+        @api.materialized_view(cluster_by=["k"])
+        def mv():
+            raise NotImplementedError
+
+    assert registry.datasets["s"].cluster_by == ("a", "b")
+    assert registry.datasets["s"].extra["cluster_by_auto"] is True
+    assert registry.datasets["mv"].cluster_by == ("k",)
+
+
+def test_event_hooks_and_foreach_batch_sinks_register() -> None:
+    registry = Registry()
+    with registration_context(registry):
+
+        @api.on_event_hook
+        def plain(event):
+            return None
+
+        @dp.on_event_hook(max_allowable_consecutive_failures=2)
+        def limited(event):
+            return None
+
+        @dp.foreach_batch_sink(name="my_sink")
+        def handler(df, batch_id):
+            return None
+
+        @api.foreach_batch_sink
+        def unnamed(df, batch_id):
+            return None
+
+    assert [(h.name, h.max_allowable_consecutive_failures) for h in registry.hooks] == [("plain", None), ("limited", 2)]
+    assert plain.__name__ == "plain" and handler.__name__ == "handler"
+    sink = registry.datasets["my_sink"]
+    assert (sink.kind, sink.sink_format, sink.sink_handler) == (DatasetKind.SINK, "foreach_batch", handler)
+    assert registry.datasets["unnamed"].sink_handler is unnamed
+    for bad in (-1, 1.5, True):
+        with registration_context(Registry()), pytest.raises(InvalidArgumentError) as info:
+            api.on_event_hook(max_allowable_consecutive_failures=bad)
+        assert info.value.params["argument"] == "max_allowable_consecutive_failures"
+
+
+def test_apply_changes_takes_the_packages_columns_to_update_and_refuses_it_locally() -> None:
+    with registration_context(Registry()), pytest.raises(InvalidArgumentError) as info:
+        cdc_api.apply_changes("t", "s", ["k"], "seq", columns_to_update="cols")
+    assert info.value.params["argument"] == "columns_to_update"
+    assert "not supported by localdlt" in str(info.value)

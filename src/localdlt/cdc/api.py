@@ -45,19 +45,24 @@ def create_auto_cdc_flow(
     apply_as_truncates: Any = None,
     column_list: list[str] | None = None,
     except_column_list: list[str] | None = None,
-    stored_as_scd_type: int | str = 1,
+    stored_as_scd_type: int | str = "1",
     track_history_column_list: list[str] | None = None,
     track_history_except_column_list: list[str] | None = None,
     name: str | None = None,
     once: bool = False,
-    flow_name: str | None = None,
     ignore_null_updates_column_list: list[str] | None = None,
     ignore_null_updates_except_column_list: list[str] | None = None,
+    columns_to_update: Any = None,
 ) -> None:
     """Apply the change rows of ``source`` to streaming table ``target`` (SCD type 1 or 2),
     keyed by ``keys``, the highest ``sequence_by`` winning."""
     _check_str(target, "target", optional=False)
     _check_str(source, "source", optional=False)
+    if columns_to_update is not None:
+        raise InvalidArgumentError(
+            "argument 'columns_to_update' is not supported by localdlt (partial updates driven by a column)",
+            params={"argument": "columns_to_update"}, location=_caller_location(),
+        )
     if column_list and except_column_list:
         raise InvalidArgumentError(
             "arguments 'column_list' and 'except_column_list' cannot both be given",
@@ -65,7 +70,8 @@ def create_auto_cdc_flow(
         )
     if track_history_column_list and track_history_except_column_list:
         raise InvalidArgumentError(
-            "arguments 'track_history_column_list' and 'track_history_except_column_list' cannot both be given",
+            "arguments 'track_history_column_list' and 'track_history_except_column_list' "
+            "cannot both be given",
             params={"argument": "track_history_column_list"}, location=_caller_location(),
         )
     scd = _scd_type(stored_as_scd_type)
@@ -74,7 +80,7 @@ def create_auto_cdc_flow(
             "argument 'apply_as_truncates' is only supported with stored_as_scd_type=1",
             params={"argument": "apply_as_truncates"}, location=_caller_location(),
         )
-    flow = name or flow_name or target
+    flow = name or target
     spec = {
         "target": target, "source": source, "keys": _keys(keys), "sequence_by": sequence_by, "where": where,
         "ignore_null_updates": bool(ignore_null_updates), "apply_as_deletes": apply_as_deletes,
@@ -85,7 +91,8 @@ def create_auto_cdc_flow(
         "once": bool(once),
     }
     extra = {k: v for k, v in (("ignore_null_updates_column_list", ignore_null_updates_column_list),
-                               ("ignore_null_updates_except_column_list", ignore_null_updates_except_column_list))
+                               ("ignore_null_updates_except_column_list",
+                                ignore_null_updates_except_column_list))
              if v is not None}
     spec.update({"extra": extra} if extra else {})
     active_registry().register_flow(
@@ -100,28 +107,31 @@ def apply_changes(
     keys: list[str],
     sequence_by: Any,
     where: Any = None,
-    ignore_null_updates: bool = False,
+    ignore_null_updates: bool | None = None,
     apply_as_deletes: Any = None,
     apply_as_truncates: Any = None,
     column_list: list[str] | None = None,
     except_column_list: list[str] | None = None,
-    stored_as_scd_type: int | str = 1,
+    stored_as_scd_type: int | str = "1",
     track_history_column_list: list[str] | None = None,
     track_history_except_column_list: list[str] | None = None,
     flow_name: str | None = None,
     once: bool = False,
     ignore_null_updates_column_list: list[str] | None = None,
     ignore_null_updates_except_column_list: list[str] | None = None,
+    columns_to_update: Any = None,
 ) -> None:
-    """The older name of :func:`create_auto_cdc_flow` (same engine)."""
+    """The older name of :func:`create_auto_cdc_flow` (same engine; the flow is ``flow_name``),
+    with the parameters of Databricks' ``databricks-dlt`` package in its order."""
     create_auto_cdc_flow(
-        target, source, keys, sequence_by, where=where, ignore_null_updates=ignore_null_updates,
+        target, source, keys, sequence_by, where=where, ignore_null_updates=bool(ignore_null_updates),
         apply_as_deletes=apply_as_deletes, apply_as_truncates=apply_as_truncates, column_list=column_list,
         except_column_list=except_column_list, stored_as_scd_type=stored_as_scd_type,
         track_history_column_list=track_history_column_list,
-        track_history_except_column_list=track_history_except_column_list, flow_name=flow_name, once=once,
+        track_history_except_column_list=track_history_except_column_list, name=flow_name, once=once,
         ignore_null_updates_column_list=ignore_null_updates_column_list,
         ignore_null_updates_except_column_list=ignore_null_updates_except_column_list,
+        columns_to_update=columns_to_update,
     )
 
 
@@ -145,7 +155,8 @@ def create_auto_cdc_from_snapshot_flow(
         )
     flow = name or target
     spec = {
-        "target": target, "source": source, "keys": _keys(keys), "stored_as_scd_type": _scd_type(stored_as_scd_type),
+        "target": target, "source": source, "keys": _keys(keys),
+        "stored_as_scd_type": _scd_type(stored_as_scd_type),
         "track_history_column_list": track_history_column_list,
         "track_history_except_column_list": track_history_except_column_list, "flow_name": flow,
     }
@@ -159,14 +170,16 @@ def apply_changes_from_snapshot(
     target: str,
     source: Any = None,
     keys: list[str] | None = None,
-    stored_as_scd_type: int | str = 1,
+    stored_as_scd_type: int | str | None = None,
+    snapshot_and_version: Any = None,
     track_history_column_list: list[str] | None = None,
     track_history_except_column_list: list[str] | None = None,
-    snapshot_and_version: Any = None,
 ) -> None:
-    """The older name of :func:`create_auto_cdc_from_snapshot_flow`."""
+    """The older name of :func:`create_auto_cdc_from_snapshot_flow`, with the parameters of
+    Databricks' ``databricks-dlt`` package in its order (``stored_as_scd_type`` None means 1)."""
     create_auto_cdc_from_snapshot_flow(
         target, source if source is not None else snapshot_and_version, keys or [],
-        stored_as_scd_type=stored_as_scd_type, track_history_column_list=track_history_column_list,
+        stored_as_scd_type=1 if stored_as_scd_type is None else stored_as_scd_type,
+        track_history_column_list=track_history_column_list,
         track_history_except_column_list=track_history_except_column_list,
     )
