@@ -159,7 +159,9 @@ class Planner:
         flow_order = [f.name for ds in order for f in self._registry.flows.values() if f.target == ds]
         return PipelineGraph(datasets, dict(self._planned), dict(self._schemas), order, flow_order)
 
-    def open_cloud_files(self, flow: str, index: int, path: str, options: dict[str, str], schema: Any) -> DataFrame:
+    def open_cloud_files(
+        self, flow: str, index: int, path: str, options: dict[str, str], schema: Any
+    ) -> DataFrame:
         """Open the Auto Loader emulation (actions allowed: it may sample files)."""
         with guard.checking(None):
             return open_cloud_files(self._spark, path, options, schema, self._state_dir_for(flow, index),
@@ -203,7 +205,8 @@ class Planner:
             return DatasetKind.STREAMING_TABLE if first.streaming else DatasetKind.MATERIALIZED_VIEW
         if dataset.kind is DatasetKind.MATERIALIZED_VIEW and first.streaming:
             raise InvalidFlowQueryError(
-                f"materialized view '{dataset.name}' must be defined by a batch query, got a streaming DataFrame",
+                f"materialized view '{dataset.name}' must be defined by a batch query, "
+                "got a streaming DataFrame",
                 params={"dataset": dataset.name, "subclass": "STREAMING_RELATION_FOR_MATERIALIZED_VIEW"},
                 location=dataset.location,
             )
@@ -211,8 +214,9 @@ class Planner:
             for flow in planned:
                 if not (flow.streaming or flow.flow.once or flow.flow_type == "CHANGE"):
                     raise InvalidFlowQueryError(
-                        f"flow '{flow.name}' into streaming table '{dataset.name}' returns a batch DataFrame; "
-                        "use spark.readStream / dlt.read_stream, or append_flow(once=True) for a one-time backfill",
+                        f"flow '{flow.name}' into streaming table '{dataset.name}' returns a batch "
+                        "DataFrame; use spark.readStream / dlt.read_stream, or append_flow(once=True) "
+                        "for a one-time backfill",
                         params={"flow": flow.name, "subclass": "BATCH_RELATION_FOR_STREAMING_TABLE"},
                         location=flow.flow.location,
                     )
@@ -262,10 +266,12 @@ class Planner:
             source_schema = self._schemas.get(source) or self._view_frames[source].schema
             inputs = (source,)
         try:
-            target_schema = cdc_target_schema(self._spark, spec, source_schema) if source_schema is not None else None
+            target_schema = (cdc_target_schema(self._spark, spec, source_schema)
+                             if source_schema is not None else None)
         except (ValueError, TypeError) as exc:  # the CDC engine's argument errors name the argument
             raise InvalidArgumentError(
-                f"CDC flow '{flow.name}': {exc}", params={"flow": flow.name, "argument": getattr(exc, "argument", None)},
+                f"CDC flow '{flow.name}': {exc}",
+                params={"flow": flow.name, "argument": getattr(exc, "argument", None)},
                 location=flow.location,
             ) from exc
         return PlannedFlow(flow, inputs, streaming=flow.cdc is not None, schema=target_schema)
@@ -277,7 +283,8 @@ class Planner:
         if dataset is None:
             if not explicit and _catalog_has(self._spark, name):
                 return None
-            raise UnknownDatasetError.for_name(name, self._registry.datasets, reader=flow.name, location=flow.location)
+            raise UnknownDatasetError.for_name(name, self._registry.datasets, reader=flow.name,
+                                               location=flow.location)
         if dataset.kind is DatasetKind.SINK:
             raise PipelineDefinitionError(
                 f"flow '{flow.name}' reads sink '{name}'; sinks can only be written",

@@ -57,7 +57,8 @@ class ReaderProxy:
         return self
 
     def option(self, key: str, value: Any) -> ReaderProxy:
-        self._options[key] = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+        # Spark passes booleans on as "true"/"false".
+        self._options[key] = str(value).lower() if isinstance(value, bool) else str(value)
         return self
 
     def options(self, **options: Any) -> ReaderProxy:
@@ -77,7 +78,10 @@ class ReaderProxy:
             reader = reader.schema(self._schema)
         return reader.options(**(options if options is not None else self._options))
 
-    def load(self, path: str | None = None, format: str | None = None, schema: Any = None, **options: Any) -> DataFrame:  # noqa: A002
+    def load(
+        self, path: str | None = None, format: str | None = None, schema: Any = None,  # noqa: A002
+        **options: Any,
+    ) -> DataFrame:
         if format is not None:
             self.format(format)
         if schema is not None:
@@ -87,8 +91,11 @@ class ReaderProxy:
         if source == "cloudfiles":
             resolver = active_resolver()
             if resolver is None or not self._streaming:
-                raise ValueError("format('cloudFiles') is only available in streaming query functions of a pipeline")
-            return resolver.cloud_files(path or self._options.get("path", ""), dict(self._options), self._schema)
+                raise ValueError(
+                    "format('cloudFiles') is only available in streaming query functions of a pipeline"
+                )
+            where = path or self._options.get("path", "")
+            return resolver.cloud_files(where, dict(self._options), self._schema)
         opts = rewrite_kafka_options(self._options) if source == "kafka" else self._options
         real = self._real(opts)
         return real.load(path) if path is not None else real.load()
