@@ -12,6 +12,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from localdlt import storage
+from localdlt.conf_gate import ConfGate
 from localdlt.definitions import DatasetKind, Expectation
 from localdlt.errors import UnknownDatasetError
 from localdlt.expectations import apply_as_filter
@@ -34,6 +35,7 @@ class FlowContext:
     reporter: Reporter
     cloud_files_opener: Callable[..., DataFrame] | None = None
     batch_errors: dict[str, BaseException] = field(default_factory=dict)
+    conf_gate: ConfGate = field(default_factory=ConfGate)
 
     def resolver(self, flow: str) -> ExecutionResolver:
         """The read resolver of flow ``flow`` (see :mod:`localdlt.reads`)."""
@@ -53,17 +55,18 @@ class FlowContext:
     def flow_conf(self, planned: PlannedFlow) -> Iterator[None]:
         """Set the dataset's and the flow's ``spark_conf`` on the session while the flow runs."""
         conf = {**self.graph.datasets[planned.flow.target].spark_conf, **planned.flow.spark_conf}
-        saved = {key: self.spark.conf.get(key, None) for key in conf}
-        for key, value in conf.items():
-            self.spark.conf.set(key, str(value))
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    self.spark.conf.unset(key)
-                else:
-                    self.spark.conf.set(key, value)
+        with self.conf_gate.hold(exclusive=bool(conf)):  # flows may run concurrently (conf_gate)
+            saved = {key: self.spark.conf.get(key, None) for key in conf}
+            for key, value in conf.items():
+                self.spark.conf.set(key, str(value))
+            try:
+                yield
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        self.spark.conf.unset(key)
+                    else:
+                        self.spark.conf.set(key, value)
 
 
 class ExecutionResolver:
