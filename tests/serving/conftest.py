@@ -10,13 +10,13 @@ import pytest
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
-from fastapi.testclient import TestClient
-from pytest_httpserver import HTTPServer
-from serving_gold_fixture import API_TOKEN, write_gold
-from serving_http import ScriptedServer
+from fastapi.testclient import TestClient  # noqa: E402
+from pytest_httpserver import HTTPServer  # noqa: E402
+from serving_gold_fixture import API_TOKEN, write_gold  # noqa: E402
+from serving_http import ScriptedServer  # noqa: E402
 
-from orders_lakehouse.serving.app import create_app
-from orders_lakehouse.serving.settings import Settings
+from orders_lakehouse.serving.app import create_app  # noqa: E402
+from orders_lakehouse.serving.settings import Settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")

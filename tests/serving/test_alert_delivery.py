@@ -42,7 +42,9 @@ def _webhook_deliverer(
     gold: Path, server: ScriptedServer, client: httpx.Client, state: Path
 ) -> AlertDeliverer:
     return AlertDeliverer(
-        LocalDeltaBackend(gold), WebhookSink(client, server.url + HOOK, secret=SECRET, **FAST), DeliveryState.load(state)
+        LocalDeltaBackend(gold),
+        WebhookSink(client, server.url + HOOK, secret=SECRET, **FAST),
+        DeliveryState.load(state),
     )
 
 
@@ -73,8 +75,12 @@ def test_webhook_delivers_each_alert_once_with_an_idempotency_key(
     assert (sorted(saved.delivered), saved.dead_letters()) == (sorted(IN_ORDER), [])
     # Each body is signed: HMAC-SHA256 over "<timestamp>." + body with the shared secret.
     for request in requests:
-        timestamp, signature = (part.split("=", 1)[1] for part in request.headers["x-orders-signature"].split(","))
-        expected = hmac.new(SECRET.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+        timestamp, signature = (
+            part.split("=", 1)[1] for part in request.headers["x-orders-signature"].split(",")
+        )
+        expected = hmac.new(
+            SECRET.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
+        ).hexdigest()
         assert hmac.compare_digest(signature, expected)
 
 
@@ -139,7 +145,11 @@ def test_permanent_4xx_dead_letters_that_alert_only(
     assert report.delivered == [ALERT_SLA, ALERT_PAYMENT]
     assert report.ok is False
     [letter] = DeliveryState(state).dead_letters()
-    assert (letter.alert_id, letter.http_status, letter.reason) == (ALERT_DQ, 422, '{"error": "unknown rule"}')
+    assert (letter.alert_id, letter.http_status, letter.reason) == (
+        ALERT_DQ,
+        422,
+        '{"error": "unknown rule"}',
+    )
     assert len(http_server.to(HOOK)) == 3  # one attempt for the rejected alert
     later = _webhook_deliverer(gold_storage, http_server, http_client, state).deliver_pending()
     assert (later.delivered, later.rejected, later.skipped) == ([], {}, 3)
@@ -306,8 +316,13 @@ def test_state_database_claims_dead_letters_and_retries(tmp_path: Path) -> None:
 
 def test_legacy_json_state_is_imported_once(tmp_path: Path) -> None:
     (tmp_path / "alert-delivery.json").write_text(
-        json.dumps({"version": 1, "delivered": {"a": "2026-11-29T10:00:00+00:00"},
-                    "rejected": {"b": {"status": 400, "reason": "bad", "at": "2026-11-29T10:00:00+00:00"}}})
+        json.dumps(
+            {
+                "version": 1,
+                "delivered": {"a": "2026-11-29T10:00:00+00:00"},
+                "rejected": {"b": {"status": 400, "reason": "bad", "at": "2026-11-29T10:00:00+00:00"}},
+            }
+        )
     )
     state = DeliveryState(tmp_path / "alert-delivery.sqlite")
     assert (sorted(state.delivered), [d.alert_id for d in state.dead_letters()]) == (["a"], ["b"])

@@ -45,11 +45,25 @@ def test_two_concurrent_deliverer_processes_send_each_alert_exactly_once(
     httpserver.expect_request("/hook", method="POST").respond_with_handler(slow_receiver)
     state = tmp_path / "shared.sqlite"
     env = {**os.environ, "ORDERS_API_ALERTS_WEBHOOK_SECRET": SIGNING_SECRET}
-    command = [sys.executable, "-m", "orders_lakehouse.cli", "alerts", "deliver",
-               "--storage", str(gold_storage), "--sink", "webhook",
-               "--webhook-url", httpserver.url_for("/hook"), "--state", str(state)]
-    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "orders_lakehouse.cli",
+        "alerts",
+        "deliver",
+        "--storage",
+        str(gold_storage),
+        "--sink",
+        "webhook",
+        "--webhook-url",
+        httpserver.url_for("/hook"),
+        "--state",
+        str(state),
+    ]
+    processes = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [process.communicate(timeout=120) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outputs
     assert sorted(received) == sorted(IN_ORDER)  # 3 POSTs in all: none lost, none doubled
@@ -65,10 +79,18 @@ def test_retry_after_is_honoured_in_seconds_and_as_a_date(
     http_server.script("/hook", (429, None, {"Retry-After": "7"}), (503, None, {"Retry-After": later}))
     sleeps: list[float] = []
     with httpx.Client(timeout=5) as client:
-        sink = WebhookSink(client, http_server.url + "/hook", secret=SIGNING_SECRET, max_attempts=3,
-                           backoff=0.5, backoff_max=2.0, sleep=sleeps.append)
-        report = AlertDeliverer(LocalDeltaBackend(gold_storage), sink,
-                                DeliveryState(tmp_path / "s.sqlite")).deliver_pending()
+        sink = WebhookSink(
+            client,
+            http_server.url + "/hook",
+            secret=SIGNING_SECRET,
+            max_attempts=3,
+            backoff=0.5,
+            backoff_max=2.0,
+            sleep=sleeps.append,
+        )
+        report = AlertDeliverer(
+            LocalDeltaBackend(gold_storage), sink, DeliveryState(tmp_path / "s.sqlite")
+        ).deliver_pending()
     assert report.delivered == IN_ORDER
     assert sleeps[0] == 7.0
     assert 28.0 <= sleeps[1] <= 30.0  # the HTTP date, not our backoff
@@ -81,8 +103,9 @@ def test_a_too_long_retry_after_keeps_alerts_pending(
     http_server.script("/hook", (503, None, {"Retry-After": "3600"}))
     with httpx.Client(timeout=5) as client:
         sink = WebhookSink(client, http_server.url + "/hook", secret=SIGNING_SECRET, sleep=lambda _: None)
-        report = AlertDeliverer(LocalDeltaBackend(gold_storage), sink,
-                                DeliveryState(tmp_path / "s.sqlite")).deliver_pending()
+        report = AlertDeliverer(
+            LocalDeltaBackend(gold_storage), sink, DeliveryState(tmp_path / "s.sqlite")
+        ).deliver_pending()
     assert report.error == (
         "HTTP 503: the endpoint asks to wait 3600 s; the alerts stay pending for a later round"
     )
@@ -95,10 +118,18 @@ def test_backoff_without_retry_after_is_jittered_and_bounded(
     http_server.script("/hook", *[(500, None)] * 4)
     sleeps: list[float] = []
     with httpx.Client(timeout=5) as client:
-        sink = WebhookSink(client, http_server.url + "/hook", secret=SIGNING_SECRET, max_attempts=5,
-                           backoff=1.0, backoff_max=4.0, sleep=sleeps.append)
-        report = AlertDeliverer(LocalDeltaBackend(gold_storage), sink,
-                                DeliveryState(tmp_path / "s.sqlite")).deliver_pending()
+        sink = WebhookSink(
+            client,
+            http_server.url + "/hook",
+            secret=SIGNING_SECRET,
+            max_attempts=5,
+            backoff=1.0,
+            backoff_max=4.0,
+            sleep=sleeps.append,
+        )
+        report = AlertDeliverer(
+            LocalDeltaBackend(gold_storage), sink, DeliveryState(tmp_path / "s.sqlite")
+        ).deliver_pending()
     assert report.delivered == IN_ORDER
     assert len(sleeps) == 4
     # Full jitter: each wait is uniform in [0, min(1 * 2^n, 4)].
@@ -127,10 +158,18 @@ def test_a_refused_azure_batch_dead_letters_only_the_refused_alert(
 
     http_server.handlers[STREAM] = ingest
     with httpx.Client(timeout=5) as client:
-        sink = AzureMonitorSink(client, StaticToken("t"), endpoint=http_server.url, dcr_immutable_id="dcr-1",
-                                stream_name="Custom-OrderAlerts_CL", max_batch=2, sleep=lambda _: None)
-        report = AlertDeliverer(LocalDeltaBackend(gold_storage), sink,
-                                DeliveryState(tmp_path / "s.sqlite")).deliver_pending()
+        sink = AzureMonitorSink(
+            client,
+            StaticToken("t"),
+            endpoint=http_server.url,
+            dcr_immutable_id="dcr-1",
+            stream_name="Custom-OrderAlerts_CL",
+            max_batch=2,
+            sleep=lambda _: None,
+        )
+        report = AlertDeliverer(
+            LocalDeltaBackend(gold_storage), sink, DeliveryState(tmp_path / "s.sqlite")
+        ).deliver_pending()
     assert (report.delivered, report.rejected) == ([ALERT_DQ, ALERT_PAYMENT], {ALERT_SLA: 400})
     uploads = [[r["AlertId"] for r in request.json()] for request in http_server.to(STREAM)]
     assert uploads == [[ALERT_DQ, ALERT_SLA], [ALERT_DQ], [ALERT_SLA], [ALERT_PAYMENT]]
@@ -139,8 +178,12 @@ def test_a_refused_azure_batch_dead_letters_only_the_refused_alert(
 
 
 def test_no_secret_in_any_log_line_of_a_delivery_run(
-    gold_storage: Path, http_server: ScriptedServer, tmp_path: Path,
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    gold_storage: Path,
+    http_server: ScriptedServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ORDERS_API_ALERTS_WEBHOOK_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("ORDERS_API_ALERTS_BACKOFF_SECONDS", "0.01")
@@ -148,8 +191,19 @@ def test_no_secret_in_any_log_line_of_a_delivery_run(
     # A retry, a permanent refusal and a configuration error: every log path of a round.
     http_server.script(HOOK_SECRET_PATH, (500, None), (200, None), (422, {"error": "bad"}), (404, None))
     url = http_server.url + HOOK_SECRET_PATH
-    argv = ["-v", "alerts", "deliver", "--storage", str(gold_storage), "--sink", "webhook",
-            "--webhook-url", url, "--state", str(tmp_path / "s.sqlite")]
+    argv = [
+        "-v",
+        "alerts",
+        "deliver",
+        "--storage",
+        str(gold_storage),
+        "--sink",
+        "webhook",
+        "--webhook-url",
+        url,
+        "--state",
+        str(tmp_path / "s.sqlite"),
+    ]
     with caplog.at_level(logging.DEBUG):
         assert main(argv) == 1
         # An unreachable endpoint and a malformed URL, too.
@@ -181,8 +235,12 @@ class socket_closed_url:  # noqa: N801 - used as a context manager name
 
 
 def test_follow_survives_errors_with_backoff_and_logs_them(
-    gold_storage: Path, http_server: ScriptedServer, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+    gold_storage: Path,
+    http_server: ScriptedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ORDERS_API_ALERTS_WEBHOOK_SECRET", SIGNING_SECRET)
     real = AlertDeliverer.deliver_pending
@@ -203,8 +261,21 @@ def test_follow_survives_errors_with_backoff_and_logs_them(
 
     monkeypatch.setattr(AlertDeliverer, "deliver_pending", flaky)
     monkeypatch.setattr(serving_cli.time, "sleep", sleep)
-    argv = ["alerts", "deliver", "--storage", str(gold_storage), "--sink", "webhook", "--webhook-url",
-            http_server.url + "/hook", "--state", str(tmp_path / "s.sqlite"), "--follow", "--interval", "10"]
+    argv = [
+        "alerts",
+        "deliver",
+        "--storage",
+        str(gold_storage),
+        "--sink",
+        "webhook",
+        "--webhook-url",
+        http_server.url + "/hook",
+        "--state",
+        str(tmp_path / "s.sqlite"),
+        "--follow",
+        "--interval",
+        "10",
+    ]
     with caplog.at_level(logging.ERROR):
         assert main(argv) == 0
     assert "delivery round failed: RuntimeError: disk hiccup" in caplog.text

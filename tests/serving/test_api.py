@@ -49,7 +49,10 @@ def test_order_status_reads_fact_orders(client: TestClient) -> None:
 
 def test_unknown_order_is_404(client: TestClient) -> None:
     response = client.get("/orders/o-404")
-    assert (response.status_code, response.json()) == (404, {"code": "not_found", "detail": "order 'o-404' not found"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"code": "not_found", "detail": "order 'o-404' not found"},
+    )
 
 
 def test_malformed_order_id_is_422(client: TestClient) -> None:
@@ -476,10 +479,18 @@ def test_openapi_documents_error_answers(client: TestClient) -> None:
         "503",
     ]
     error = spec["components"]["schemas"]["ErrorDetail"]
-    assert (error["required"], sorted(error["properties"])) == (["code", "detail"], ["code", "detail", "errors"])
+    assert (error["required"], sorted(error["properties"])) == (
+        ["code", "detail"],
+        ["code", "detail", "errors"],
+    )
     # Every error answer of every route uses the one shape, with an example of it.
     for path, item in spec["paths"].items():
         for code, answer in item["get"]["responses"].items():
             if code.startswith(("4", "5")) and not path.startswith("/health"):
-                assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorDetail"}
-                assert set(answer["content"]["application/json"]["example"]) == {"code", "detail"}, (path, code)
+                assert answer["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/ErrorDetail"
+                }
+                assert set(answer["content"]["application/json"]["example"]) == {"code", "detail"}, (
+                    path,
+                    code,
+                )

@@ -26,7 +26,9 @@ from orders_lakehouse.serving.settings import Settings
 
 @pytest.fixture(scope="module")
 def fuzz_client(gold_storage: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(env="dev", storage=gold_storage)), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(Settings(env="dev", storage=gold_storage)), raise_server_exceptions=False
+    ) as c:
         yield c
 
 
@@ -94,8 +96,12 @@ def test_every_route_is_fuzzed(gold_storage: Path) -> None:
 def test_no_input_gives_a_5xx(fuzz_client: TestClient, gold_storage: Path) -> None:
     strategy = _requests(_spec(gold_storage))
 
-    @settings(max_examples=400, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=400,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(strategy)
     def check(request: tuple[str, dict[str, str]]) -> None:
         path, params = request

@@ -40,8 +40,11 @@ def fresh(own_gold: Path) -> Iterator[tuple[TestClient, LocalDeltaBackend, Path]
 
 def _append_funnel_row(storage: Path, stage: str = "returned", order: int = 7) -> None:
     row = {"stage": stage, "stage_order": order, "orders": 1, "share_of_created": 0.1}
-    write_deltalake(str(storage / "tables" / "gold_status_funnel"),
-                    pa.Table.from_pylist([row], schema=FUNNEL_SCHEMA), mode="append")
+    write_deltalake(
+        str(storage / "tables" / "gold_status_funnel"),
+        pa.Table.from_pylist([row], schema=FUNNEL_SCHEMA),
+        mode="append",
+    )
 
 
 def test_etag_is_the_table_version_and_if_none_match_gives_304(
@@ -50,7 +53,9 @@ def test_etag_is_the_table_version_and_if_none_match_gives_304(
     client, _, storage = fresh
     first = client.get("/kpis/status-funnel")
     assert (first.status_code, first.headers["etag"], first.headers["cache-control"]) == (
-        200, '"gold_status_funnel@0"', "no-cache"
+        200,
+        '"gold_status_funnel@0"',
+        "no-cache",
     )
     same = client.get("/kpis/status-funnel", headers={"If-None-Match": '"gold_status_funnel@0"'})
     assert (same.status_code, same.content, same.headers["etag"]) == (304, b"", '"gold_status_funnel@0"')
@@ -137,29 +142,41 @@ def test_a_truncated_commit_is_a_json_502(fresh: tuple[TestClient, LocalDeltaBac
 def test_a_renamed_column_is_a_json_502_naming_it(fresh: tuple[TestClient, LocalDeltaBackend, Path]) -> None:
     client, _, storage = fresh
     renamed = pa.schema([f if f.name != "orders" else pa.field("order_count", f.type) for f in FUNNEL_SCHEMA])
-    write_deltalake(str(storage / "tables" / "gold_status_funnel"),
-                    pa.Table.from_pylist([{"stage": "created", "stage_order": 1, "order_count": 3}], schema=renamed),
-                    mode="overwrite", schema_mode="overwrite")
+    write_deltalake(
+        str(storage / "tables" / "gold_status_funnel"),
+        pa.Table.from_pylist([{"stage": "created", "stage_order": 1, "order_count": 3}], schema=renamed),
+        mode="overwrite",
+        schema_mode="overwrite",
+    )
     response = client.get("/kpis/status-funnel")
-    assert (response.status_code, response.json()) == (502, {
-        "code": "backend_failed",
-        "detail": "table 'gold_status_funnel' has no column(s) orders: its schema changed under the API",
-    })
+    assert (response.status_code, response.json()) == (
+        502,
+        {
+            "code": "backend_failed",
+            "detail": "table 'gold_status_funnel' has no column(s) orders: its schema changed under the API",
+        },
+    )
 
 
 def test_a_retyped_column_is_a_json_502(fresh: tuple[TestClient, LocalDeltaBackend, Path]) -> None:
     client, _, storage = fresh
-    retyped = pa.schema([f if f.name != "stage_order" else pa.field("stage_order", pa.string())
-                         for f in FUNNEL_SCHEMA])
-    write_deltalake(str(storage / "tables" / "gold_status_funnel"),
-                    pa.Table.from_pylist([{"stage": "created", "stage_order": "first", "orders": 3}],
-                                         schema=retyped),
-                    mode="overwrite", schema_mode="overwrite")
+    retyped = pa.schema(
+        [f if f.name != "stage_order" else pa.field("stage_order", pa.string()) for f in FUNNEL_SCHEMA]
+    )
+    write_deltalake(
+        str(storage / "tables" / "gold_status_funnel"),
+        pa.Table.from_pylist([{"stage": "created", "stage_order": "first", "orders": 3}], schema=retyped),
+        mode="overwrite",
+        schema_mode="overwrite",
+    )
     response = client.get("/kpis/status-funnel")
-    assert (response.status_code, response.json()) == (502, {
-        "code": "backend_failed",
-        "detail": "the Gold data does not have the shape the API expects (see the server log)",
-    })
+    assert (response.status_code, response.json()) == (
+        502,
+        {
+            "code": "backend_failed",
+            "detail": "the Gold data does not have the shape the API expects (see the server log)",
+        },
+    )
 
 
 BOUNDS = "must be between 1970-01-01 and 2199-12-31"
@@ -190,14 +207,17 @@ def test_dates_out_of_bounds_are_422_with_the_reason(
 
 def test_unknown_query_parameters_are_422(client: TestClient) -> None:
     response = client.get("/kpis/top-products", params={"limit": "3", "limitt": "5", "sort": "x"})
-    assert (response.status_code, response.json()) == (422, {
-        "code": "invalid_parameter",
-        "detail": "query limitt: unknown query parameter (and 1 more)",
-        "errors": [
-            {"loc": ["query", "limitt"], "msg": "unknown query parameter", "type": "extra_forbidden"},
-            {"loc": ["query", "sort"], "msg": "unknown query parameter", "type": "extra_forbidden"},
-        ],
-    })
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "code": "invalid_parameter",
+            "detail": "query limitt: unknown query parameter (and 1 more)",
+            "errors": [
+                {"loc": ["query", "limitt"], "msg": "unknown query parameter", "type": "extra_forbidden"},
+                {"loc": ["query", "sort"], "msg": "unknown query parameter", "type": "extra_forbidden"},
+            ],
+        },
+    )
 
 
 def test_summary_is_the_dashboard_endpoints_in_one_answer(client: TestClient) -> None:
@@ -218,7 +238,9 @@ def test_summary_is_the_dashboard_endpoints_in_one_answer(client: TestClient) ->
 
 
 def test_ready_is_503_when_tables_are_stale(gold_storage: Path) -> None:
-    with TestClient(create_app(Settings(env="dev", storage=gold_storage, ready_max_staleness_seconds=1e9))) as ok:
+    with TestClient(
+        create_app(Settings(env="dev", storage=gold_storage, ready_max_staleness_seconds=1e9))
+    ) as ok:
         assert ok.get("/health/ready").status_code == 200
     # Every fixture table was committed before this line ran: with a microsecond threshold all are stale.
     settings = Settings(env="dev", storage=gold_storage, ready_max_staleness_seconds=1e-6)

@@ -15,13 +15,19 @@ from orders_lakehouse.serving.settings import Settings, SettingsError
 
 def test_missing_token_is_401_with_challenge(secured_client: TestClient) -> None:
     response = secured_client.get("/kpis/status-funnel")
-    assert (response.status_code, response.json()) == (401, {"code": "unauthorized", "detail": "missing bearer token"})
+    assert (response.status_code, response.json()) == (
+        401,
+        {"code": "unauthorized", "detail": "missing bearer token"},
+    )
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_wrong_token_is_403(secured_client: TestClient) -> None:
     response = secured_client.get("/alerts", headers={"Authorization": "Bearer not-the-token"})
-    assert (response.status_code, response.json()) == (403, {"code": "forbidden", "detail": "invalid bearer token"})
+    assert (response.status_code, response.json()) == (
+        403,
+        {"code": "forbidden", "detail": "invalid bearer token"},
+    )
 
 
 def test_other_scheme_is_401(secured_client: TestClient) -> None:
@@ -47,13 +53,18 @@ def test_every_data_endpoint_needs_the_token(secured_client: TestClient, path: s
     assert secured_client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
-def test_health_and_page_are_open_docs_off_outside_dev(secured_client: TestClient, gold_storage: Path) -> None:
+def test_health_and_page_are_open_docs_off_outside_dev(
+    secured_client: TestClient, gold_storage: Path
+) -> None:
     assert secured_client.get("/health/live").json() == {"status": "ok"}
     assert secured_client.get("/health/ready").json()["status"] == "ok"
     assert secured_client.get("/dashboard-config").json() == {"refresh_seconds": 5, "auth_required": True}
     assert secured_client.get("/").status_code == 200
     # Outside dev the docs are off unless asked for.
-    assert (secured_client.get("/docs").status_code, secured_client.get("/openapi.json").status_code) == (404, 404)
+    assert (secured_client.get("/docs").status_code, secured_client.get("/openapi.json").status_code) == (
+        404,
+        404,
+    )
     settings = Settings(env="prod", token=TOKEN, storage=gold_storage, docs_enabled=True)
     with TestClient(create_app(settings)) as with_docs:
         assert with_docs.get("/docs").status_code == 200
@@ -121,7 +132,7 @@ def test_alert_settings_checks(tmp_path: Path) -> None:
         Settings(storage=tmp_path, alerts_sink="webhook").check_alerts()
     with pytest.raises(
         SettingsError,
-        match="needs azure_monitor_endpoint, azure_monitor_dcr_immutable_id, " "azure_monitor_stream_name",
+        match="needs azure_monitor_endpoint, azure_monitor_dcr_immutable_id, azure_monitor_stream_name",
     ):
         Settings(storage=tmp_path, alerts_sink="azure_monitor").check_alerts()
 
@@ -180,7 +191,9 @@ def test_two_tokens_are_accepted_during_a_rotation(gold_storage: Path) -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
 def test_dev_mode_refuses_to_listen_beyond_loopback(tmp_path: Path, host: str) -> None:
-    with pytest.raises(SettingsError, match=f"dev mode has no auth: it listens on loopback only, not {host!r}"):
+    with pytest.raises(
+        SettingsError, match=f"dev mode has no auth: it listens on loopback only, not {host!r}"
+    ):
         Settings(env="dev", storage=tmp_path).check_bind(host)
     for loopback in ("127.0.0.1", "::1", "localhost"):
         Settings(env="dev", storage=tmp_path).check_bind(loopback)
@@ -198,7 +211,9 @@ def test_security_headers_on_every_answer(secured_client: TestClient) -> None:
 
 
 def test_cors_only_for_configured_origins(gold_storage: Path) -> None:
-    settings = Settings(env="prod", token=TOKEN, storage=gold_storage, cors_origins=["https://bi.example.com"])
+    settings = Settings(
+        env="prod", token=TOKEN, storage=gold_storage, cors_origins=["https://bi.example.com"]
+    )
     with TestClient(create_app(settings)) as app_client:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         allowed = app_client.get("/kpis/status-funnel", headers={**auth, "Origin": "https://bi.example.com"})

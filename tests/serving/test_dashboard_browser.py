@@ -68,8 +68,11 @@ def access_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _answers(log: Path, path: str) -> list[int]:
     """Status codes the server sent for ``GET path`` (from its access log), in order."""
-    return [int(line.rsplit('" ', 1)[1].split()[0]) for line in log.read_text().splitlines()
-            if f'"GET {path} HTTP/1.1"' in line]
+    return [
+        int(line.rsplit('" ', 1)[1].split()[0])
+        for line in log.read_text().splitlines()
+        if f'"GET {path} HTTP/1.1"' in line
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -269,14 +269,17 @@ def test_failed_statements_become_backend_errors(warehouse: ScriptedServer) -> N
         canceled = client.get("/kpis/top-products")
     assert (missing.status_code, missing.json()) == (
         503,
-        {"code": "unavailable", "detail": "table 'gold_top_products' is not available: has the pipeline run yet?"},
+        {
+            "code": "unavailable",
+            "detail": "table 'gold_top_products' is not available: has the pipeline run yet?",
+        },
     )
     assert (canceled.status_code, canceled.json()) == (
         502,
         {
             "code": "backend_failed",
             "detail": "SQL warehouse query on gold_top_products failed: "
-            "statement ended in state StatementState.CANCELED"
+            "statement ended in state StatementState.CANCELED",
         },
     )
 
@@ -347,7 +350,10 @@ def test_warehouse_http_errors_and_unreachable_warehouse_are_json_502_503(
         denied = client.get("/kpis/status-funnel")
     assert (denied.status_code, denied.json()) == (
         502,
-        {"code": "backend_failed", "detail": "SQL warehouse query on gold_status_funnel failed: PermissionDenied"},
+        {
+            "code": "backend_failed",
+            "detail": "SQL warehouse query on gold_status_funnel failed: PermissionDenied",
+        },
     )
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

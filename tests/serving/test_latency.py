@@ -20,8 +20,10 @@ TS = pa.timestamp("us", tz="UTC")
 
 
 def _silver(path: Path, event_times: list[datetime]) -> None:
-    rows = pa.table({"event_id": [f"e-{m.timestamp()}" for m in event_times], "event_time": event_times},
-                    schema=pa.schema([("event_id", pa.string()), ("event_time", TS)]))
+    rows = pa.table(
+        {"event_id": [f"e-{m.timestamp()}" for m in event_times], "event_time": event_times},
+        schema=pa.schema([("event_id", pa.string()), ("event_time", TS)]),
+    )
     write_deltalake(str(path), rows, mode="append")
 
 
@@ -41,8 +43,10 @@ def test_latency_from_silver_file_times_and_the_next_gold_commit(tmp_path: Path)
     second = [now - timedelta(seconds=3)]
     _silver(silver, second)  # not in Gold yet: counted for Silver only
 
-    written = {Path(a["path"]).name: a["modification_time"] for a in
-               pa.table(DeltaTable(str(silver)).get_add_actions(flatten=True)).to_pylist()}
+    written = {
+        Path(a["path"]).name: a["modification_time"]
+        for a in pa.table(DeltaTable(str(silver)).get_add_actions(flatten=True)).to_pylist()
+    }
     times = sorted(written.values())
     at = [t.timestamp() if isinstance(t, datetime) else t / 1000 for t in times]
     gold_commit = os.stat(fact / "_delta_log" / f"{1:020d}.json").st_mtime
@@ -53,10 +57,16 @@ def test_latency_from_silver_file_times_and_the_next_gold_commit(tmp_path: Path)
         body = client.get("/latency", params={"window_minutes": 15}).json()
     assert body == {
         "window_minutes": 15,
-        "silver": {"p50_seconds": _nearest_rank(silver_samples, 50),
-                   "p95_seconds": _nearest_rank(silver_samples, 95), "events": 5},
-        "gold": {"p50_seconds": _nearest_rank(gold_samples, 50),
-                 "p95_seconds": _nearest_rank(gold_samples, 95), "events": 4},
+        "silver": {
+            "p50_seconds": _nearest_rank(silver_samples, 50),
+            "p95_seconds": _nearest_rank(silver_samples, 95),
+            "events": 5,
+        },
+        "gold": {
+            "p50_seconds": _nearest_rank(gold_samples, 50),
+            "p95_seconds": _nearest_rank(gold_samples, 95),
+            "events": 4,
+        },
         "available": True,
     }
     # The oldest event (40 s before "now") is the Gold p95: written, then waited for the Gold commit.

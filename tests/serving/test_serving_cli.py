@@ -73,7 +73,10 @@ def test_alerts_deliver_exit_1_on_rejection_then_retry_puts_it_back(
     assert main(argv) == 0  # the endpoint was fixed: the dead letter goes out now
     assert capsys.readouterr().out == "delivered 1, dead-lettered 0, already done 2\n"
     assert [r.headers["idempotency-key"] for r in http_server.to("/hook")] == [
-        ALERT_DQ, ALERT_SLA, ALERT_PAYMENT, ALERT_DQ
+        ALERT_DQ,
+        ALERT_SLA,
+        ALERT_PAYMENT,
+        ALERT_DQ,
     ]
     assert main(["alerts", "retry", "--id", "no-such-alert", *state]) == 1
 

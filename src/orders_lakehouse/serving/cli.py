@@ -55,7 +55,9 @@ def register(subparsers: Any) -> None:
 def _state_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", type=Path, help="localdlt storage root (default: ORDERS_API_STORAGE)")
     parser.add_argument(
-        "--state", type=Path, help="delivery state database (default: <storage>/consumers/alert-delivery.sqlite)"
+        "--state",
+        type=Path,
+        help="delivery state database (default: <storage>/consumers/alert-delivery.sqlite)",
     )
 
 
@@ -169,7 +171,11 @@ def _deliver(args: argparse.Namespace) -> int:
 
 def _secrets(settings: Settings) -> list[str]:
     values = [str(settings.alerts_webhook_url) if settings.alerts_webhook_url else None]
-    for secret in (settings.alerts_webhook_secret, settings.azure_monitor_token, settings.azure_client_secret):
+    for secret in (
+        settings.alerts_webhook_secret,
+        settings.azure_monitor_token,
+        settings.azure_client_secret,
+    ):
         values.append(secret.get_secret_value() if secret else None)
     return [value for value in values if value]
 

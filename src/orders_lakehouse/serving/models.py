@@ -314,25 +314,39 @@ class FieldError(BaseModel):
 class ErrorDetail(BaseModel):
     """Body of every 4xx/5xx answer of the API: one shape everywhere."""
 
-    code: str = Field(description="stable word: invalid_request, unauthorized, forbidden, not_found, "
-                      "invalid_parameter, backend_failed, unavailable, internal_error")
+    code: str = Field(
+        description="stable word: invalid_request, unauthorized, forbidden, not_found, "
+        "invalid_parameter, backend_failed, unavailable, internal_error"
+    )
     detail: str = Field(description="one human-readable sentence (never a traceback)")
     errors: list[FieldError] | None = Field(None, description="the offending parameters (422 only)")
 
 
 _ERRORS: dict[int, tuple[str, str, str]] = {
     304: ("", "not modified: the ETag in If-None-Match is still current (no body)", ""),
-    400: ("invalid_request", "parameters that contradict each other",
-          "since (2026-11-29T10:05:00+00:00) must be before until (2026-11-29T10:00:00+00:00)"),
+    400: (
+        "invalid_request",
+        "parameters that contradict each other",
+        "since (2026-11-29T10:05:00+00:00) must be before until (2026-11-29T10:00:00+00:00)",
+    ),
     401: ("unauthorized", "missing bearer token", "missing bearer token"),
     403: ("forbidden", "invalid bearer token", "invalid bearer token"),
     404: ("not_found", "not found", "order 'o-404' not found"),
-    422: ("invalid_parameter", "a parameter out of its bounds, malformed or unknown",
-          "query minutes: Input should be less than or equal to 1440"),
-    502: ("backend_failed", "the store answered with an error, or its data has an unexpected shape",
-          "table 'fact_orders' cannot be read: Invalid JSON in log record"),
-    503: ("unavailable", "a table does not exist yet or the store is unreachable (Retry-After)",
-          "table 'gold_status_funnel' is not available: has the pipeline run yet?"),
+    422: (
+        "invalid_parameter",
+        "a parameter out of its bounds, malformed or unknown",
+        "query minutes: Input should be less than or equal to 1440",
+    ),
+    502: (
+        "backend_failed",
+        "the store answered with an error, or its data has an unexpected shape",
+        "table 'fact_orders' cannot be read: Invalid JSON in log record",
+    ),
+    503: (
+        "unavailable",
+        "a table does not exist yet or the store is unreachable (Retry-After)",
+        "table 'gold_status_funnel' is not available: has the pipeline run yet?",
+    ),
 }
 
 

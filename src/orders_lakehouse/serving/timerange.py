@@ -44,5 +44,7 @@ def resolve_window(
         raise InvalidRequestError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
     if end - start > MAX_WINDOW:
         days = (end - start).total_seconds() / 86400
-        raise InvalidRequestError(f"the time range may span at most {MAX_WINDOW.days} days, got {days:.2f} days")
+        raise InvalidRequestError(
+            f"the time range may span at most {MAX_WINDOW.days} days, got {days:.2f} days"
+        )
     return start, end

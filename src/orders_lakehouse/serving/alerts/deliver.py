@@ -37,8 +37,10 @@ class DeliveryReport:
 
     def summary(self) -> str:
         """One line for the command's output."""
-        text = (f"delivered {len(self.delivered)}, dead-lettered {len(self.rejected)}, "
-                f"already done {self.skipped}")
+        text = (
+            f"delivered {len(self.delivered)}, dead-lettered {len(self.rejected)}, "
+            f"already done {self.skipped}"
+        )
         if self.busy:
             text += f", being sent by another deliverer {self.busy}"
         return text + (f", stopped: {self.error}" if self.error else "")
@@ -93,8 +95,9 @@ class AlertDeliverer:
                 self._send(batch, report)
             except DeliveryFailedError as error:
                 self.state.release(claimed, self.owner)
-                log.error("delivery stopped, %d alert(s) left for the next round: %s",
-                          len(pending) - start, error)
+                log.error(
+                    "delivery stopped, %d alert(s) left for the next round: %s", len(pending) - start, error
+                )
                 report.error = str(error)
                 break
             except BaseException:
@@ -110,8 +113,11 @@ class AlertDeliverer:
             if len(batch) > 1:
                 # A batch refused as a whole (one bad record fails an Azure upload): find which
                 # alert is refused by sending them one by one; only that one is dead-lettered.
-                log.warning("a batch of %d alerts was refused (HTTP %d); sending them one by one",
-                            len(batch), error.status)
+                log.warning(
+                    "a batch of %d alerts was refused (HTTP %d); sending them one by one",
+                    len(batch),
+                    error.status,
+                )
                 for row in batch:
                     self._send([row], report)
                 return

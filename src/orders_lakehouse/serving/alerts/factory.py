@@ -20,7 +20,9 @@ def build_sink(settings: Settings, client: httpx.Client) -> Sink:
     if settings.alerts_sink == "webhook":
         assert settings.alerts_webhook_secret is not None  # checked by check_alerts
         return WebhookSink(
-            client, str(settings.alerts_webhook_url), secret=settings.alerts_webhook_secret.get_secret_value(),
+            client,
+            str(settings.alerts_webhook_url),
+            secret=settings.alerts_webhook_secret.get_secret_value(),
             **retry,
         )
     if settings.azure_monitor_token is not None:

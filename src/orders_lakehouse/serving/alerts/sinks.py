@@ -218,8 +218,10 @@ class WebhookSink:
             body = _encode({"source": "orders-lakehouse", "alert": dict(alert)})
 
             def headers(body: bytes = body, alert_id: str = str(alert["alert_id"])) -> dict[str, str]:
-                return {"Idempotency-Key": alert_id,
-                        SIGNATURE_HEADER: sign(self._secret, int(self._clock()), body)}
+                return {
+                    "Idempotency-Key": alert_id,
+                    SIGNATURE_HEADER: sign(self._secret, int(self._clock()), body),
+                }
 
             self._poster.post(self.url, body, headers)
 
@@ -277,10 +279,13 @@ class AzureMonitorSink:
         except httpx.HTTPStatusError as error:
             # Without a token nothing can be sent: stop the round, keep the alerts pending.
             raise DeliveryFailedError(
-                f"could not get an Azure Monitor token: HTTP {error.response.status_code} from the token endpoint"
+                "could not get an Azure Monitor token: "
+                f"HTTP {error.response.status_code} from the token endpoint"
             ) from None
         except (httpx.HTTPError, KeyError, ValueError) as error:
-            raise DeliveryFailedError(f"could not get an Azure Monitor token: {type(error).__name__}") from None
+            raise DeliveryFailedError(
+                f"could not get an Azure Monitor token: {type(error).__name__}"
+            ) from None
 
     def send(self, alerts: Sequence[Mapping[str, Any]]) -> None:
         """Upload ``alerts`` as one JSON array."""

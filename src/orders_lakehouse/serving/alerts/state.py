@@ -188,7 +188,8 @@ class DeliveryState:
                 "INSERT INTO alert_delivery (alert_id, status, attempts, http_status, reason, updated_at) "
                 "VALUES (?, 'dead', ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET status = 'dead', "
                 "owner = NULL, claimed_at = NULL, attempts = alert_delivery.attempts + excluded.attempts, "
-                "http_status = excluded.http_status, reason = excluded.reason, updated_at = excluded.updated_at",
+                "http_status = excluded.http_status, reason = excluded.reason, "
+                "updated_at = excluded.updated_at",
                 [(alert_id, attempts, status, reason[:500], _now()) for alert_id in alert_ids],
             )
 
@@ -196,11 +197,18 @@ class DeliveryState:
         """Put dead letters back to pending (all, or the given ids); returns the ids put back."""
         with self._write() as db:
             if alert_ids is None:
-                ids = [row[0] for row in db.execute("SELECT alert_id FROM alert_delivery WHERE status = 'dead'")]
+                ids = [
+                    row[0] for row in db.execute("SELECT alert_id FROM alert_delivery WHERE status = 'dead'")
+                ]
             else:
                 wanted = list(alert_ids)
-                ids = [a for a in wanted if db.execute(
-                    "SELECT 1 FROM alert_delivery WHERE alert_id = ? AND status = 'dead'", (a,)).fetchone()]
+                ids = [
+                    a
+                    for a in wanted
+                    if db.execute(
+                        "SELECT 1 FROM alert_delivery WHERE alert_id = ? AND status = 'dead'", (a,)
+                    ).fetchone()
+                ]
             db.executemany("DELETE FROM alert_delivery WHERE alert_id = ?", [(a,) for a in ids])
         return ids
 

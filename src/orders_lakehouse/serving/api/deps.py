@@ -91,8 +91,10 @@ def reject_unknown_query_parameters(request: Request) -> None:
     unknown = [name for name in request.query_params if name not in known]
     if unknown:
         raise RequestValidationError(
-            [{"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
-             for name in dict.fromkeys(unknown)]
+            [
+                {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
+                for name in dict.fromkeys(unknown)
+            ]
         )
 
 

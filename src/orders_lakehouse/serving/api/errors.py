@@ -48,8 +48,13 @@ class NotModifiedError(Exception):
         self.etag = etag
 
 
-def error_response(code: int, detail: str, *, errors: list[dict[str, Any]] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    code: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The JSON answer of an error, in the one shape of the API."""
     body: dict[str, Any] = {"code": CODES.get(code, "error"), "detail": detail}
     if errors is not None:
@@ -59,8 +64,10 @@ def error_response(code: int, detail: str, *, errors: list[dict[str, Any]] | Non
 
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     # Keep loc/msg/type only: "input" would echo (possibly huge or secret) request values.
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in error.errors()]
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in error.errors()
+    ]
 
 
 def _summary(errors: list[dict[str, Any]]) -> str:
@@ -93,14 +100,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TableUnavailableError)
     def _no_table(_: Request, error: TableUnavailableError) -> JSONResponse:
-        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, f"{error}: has the pipeline run yet?",
-                              headers={"Retry-After": RETRY_AFTER_SECONDS})
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{error}: has the pipeline run yet?",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
 
     @app.exception_handler(BackendUnavailableError)
     def _unavailable(_: Request, error: BackendUnavailableError) -> JSONResponse:
         log.warning("backend unavailable: %s", error)
-        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, str(error),
-                              headers={"Retry-After": RETRY_AFTER_SECONDS})
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(error), headers={"Retry-After": RETRY_AFTER_SECONDS}
+        )
 
     @app.exception_handler(BackendError)
     def _backend_failed(_: Request, error: BackendError) -> JSONResponse:
@@ -116,13 +127,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidOperation)
     def _bad_data(request: Request, error: Exception) -> JSONResponse:
         log.error("unexpected data behind %s", request.url.path, exc_info=error)
-        return error_response(status.HTTP_502_BAD_GATEWAY,
-                              "the Gold data does not have the shape the API expects (see the server log)")
+        return error_response(
+            status.HTTP_502_BAD_GATEWAY,
+            "the Gold data does not have the shape the API expects (see the server log)",
+        )
 
     @app.exception_handler(NotModifiedError)
     def _not_modified(_: Request, error: NotModifiedError) -> Response:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED,
-                        headers={"ETag": error.etag, "Cache-Control": "no-cache"})
+        return Response(
+            status_code=status.HTTP_304_NOT_MODIFIED,
+            headers={"ETag": error.etag, "Cache-Control": "no-cache"},
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, error: Exception) -> JSONResponse:

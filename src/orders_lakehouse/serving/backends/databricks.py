@@ -156,7 +156,9 @@ class DatabricksSqlBackend:
             raise BackendError(f"SQL warehouse query on {about} failed: {type(error).__name__}") from error
         except (OSError, requests.RequestException) as error:
             # Not reachable at all: may come back, so 503 rather than 502.
-            raise BackendUnavailableError(f"SQL warehouse is not reachable ({type(error).__name__})") from error
+            raise BackendUnavailableError(
+                f"SQL warehouse is not reachable ({type(error).__name__})"
+            ) from error
 
     def _rows(self, about: str, response: StatementResponse) -> list[dict[str, Any]]:
         state = response.status.state if response.status else None

@@ -225,4 +225,3 @@ def _short(error: BaseException) -> str:
     # One line, bounded: these reasons end up in API answers; never a traceback.
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text[:200]
-

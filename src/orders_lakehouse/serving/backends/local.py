@@ -65,7 +65,7 @@ class LocalDeltaBackend:
 
     def latency(self, window_minutes: int) -> models.Latency:
         """Event time -> visible in Silver / in Gold over the latest ``window_minutes`` of commits."""
-        from orders_lakehouse.serving.latency import measure
+        from orders_lakehouse.serving.backends.latency import measure
 
         silver, gold = self.snapshot(SILVER_EVENTS), self.snapshot(FACT_ORDERS)
         key = ("latency", silver.version, gold.version, window_minutes)
@@ -89,13 +89,22 @@ class LocalDeltaBackend:
 
     def _fetch(self, query: Query) -> list[dict[str, Any]]:
         snapshot = self.snapshot(query.table)
-        key = (str(self.path(query.table)), snapshot.version, query.columns, query.filters, query.order_by,
-               query.limit)
+        key = (
+            str(self.path(query.table)),
+            snapshot.version,
+            query.columns,
+            query.filters,
+            query.order_by,
+            query.limit,
+        )
         return self.cache.result(key, lambda: self._compute(query, snapshot))
 
     def _compute(self, query: Query, snapshot: Snapshot) -> list[dict[str, Any]]:
-        needed = list(dict.fromkeys([*query.columns, *(f.column for f in query.filters),
-                                     *(c for c, _ in query.order_by)]))
+        needed = list(
+            dict.fromkeys(
+                [*query.columns, *(f.column for f in query.filters), *(c for c, _ in query.order_by)]
+            )
+        )
         data = self.cache.read(query.table.name, snapshot, needed, _expression(query.filters))
         if query.order_by:
             data = data.sort_by(

@@ -34,8 +34,11 @@ def ready(backend: BackendDep, settings: SettingsDep, response: Response) -> mod
     if limit is not None and commit_times is not None:
         now = datetime.now(UTC)
         present = tuple(t for t in GOLD_TABLES if tables.get(t.name))
-        stale = sorted(name for name, at in commit_times(present).items()
-                       if at is not None and (now - at).total_seconds() > limit)
+        stale = sorted(
+            name
+            for name, at in commit_times(present).items()
+            if at is not None and (now - at).total_seconds() > limit
+        )
     ok = all(tables.get(t.name, False) for t in GOLD_TABLES) and not stale
     if not ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

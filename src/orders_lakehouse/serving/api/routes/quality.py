@@ -25,7 +25,9 @@ router = APIRouter(
 )
 def data_quality(
     backend: BackendDep,
-    since: Annotated[BoundedDatetime, Query(description=f"only events at or after this time, {BOUNDS}")] = None,
+    since: Annotated[
+        BoundedDatetime, Query(description=f"only events at or after this time, {BOUNDS}")
+    ] = None,
 ) -> models.DataQuality:
     """Passed / failed records per expectation and dropped records per dataset."""
     return quality.data_quality(backend, since=since)

@@ -56,8 +56,9 @@ def summary(
 ) -> models.Summary:
     """The dashboard's figures in one answer (and one ETag over every table it reads)."""
     return models.Summary(
-        sales=kpis.sales_per_minute(backend, since=None, until=None, minutes=minutes,
-                                    by=models.SalesDimension.total, filters={}),
+        sales=kpis.sales_per_minute(
+            backend, since=None, until=None, minutes=minutes, by=models.SalesDimension.total, filters={}
+        ),
         payments=kpis.payment_health(backend, since=None, until=None, minutes=minutes, payment_method=None),
         funnel=kpis.status_funnel(backend),
         sla=kpis.fulfillment_sla(backend, since=None, until=None, days=7, carrier=None),

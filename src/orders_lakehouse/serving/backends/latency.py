@@ -40,8 +40,11 @@ def commit_times(table_path: Path) -> list[float]:
     log_dir = table_path / "_delta_log"
     if not log_dir.is_dir():
         return []
-    return sorted(entry.stat().st_mtime for entry in os.scandir(log_dir)
-                  if entry.name.endswith(".json") and entry.name[:20].isdigit())
+    return sorted(
+        entry.stat().st_mtime
+        for entry in os.scandir(log_dir)
+        if entry.name.endswith(".json") and entry.name[:20].isdigit()
+    )
 
 
 def _layer(samples: list[float]) -> models.LayerLatency:
@@ -53,9 +56,12 @@ def _layer(samples: list[float]) -> models.LayerLatency:
 def measure(cache: DeltaCache, silver: Snapshot, gold_path: Path, window_minutes: int) -> models.Latency:
     """Silver and Gold latency of the events written to Silver in the last ``window_minutes``."""
     actions = pa.table(silver.table.get_add_actions(flatten=True))
-    written = {Path(p).name: t.timestamp() if isinstance(t, datetime) else t / 1000
-               for p, t in zip(actions.column("path").to_pylist(),
-                               actions.column("modification_time").to_pylist(), strict=True)}
+    written = {
+        Path(p).name: t.timestamp() if isinstance(t, datetime) else t / 1000
+        for p, t in zip(
+            actions.column("path").to_pylist(), actions.column("modification_time").to_pylist(), strict=True
+        )
+    }
     if not written:
         empty = _layer([])
         return models.Latency(window_minutes=window_minutes, silver=empty, gold=empty, available=True)
@@ -78,5 +84,8 @@ def measure(cache: DeltaCache, silver: Snapshot, gold_path: Path, window_minutes
             if in_gold is not None:
                 gold_samples.append(max(in_gold - event, 0.0))
     return models.Latency(
-        window_minutes=window_minutes, silver=_layer(silver_samples), gold=_layer(gold_samples), available=True
+        window_minutes=window_minutes,
+        silver=_layer(silver_samples),
+        gold=_layer(gold_samples),
+        available=True,
     )
