@@ -14,7 +14,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from localdlt.definitions import DatasetKind
+from localdlt.definitions import DatasetKind, ExpectationAction
 from localdlt.expectations import apply_as_filter
 from localdlt.mv import jvm
 from localdlt.mv.analysis import SOURCE_MARKER, Shape, analyse
@@ -98,7 +98,8 @@ def explain_view(spark: SparkSession, graph: Any, dataset: str) -> Explanation:
         df = planned.flow.query_function()
     shape = analyse(jvm.analyzed(df))
     policy = RefreshPolicy.parse(target.extra.get("refresh_policy"), dataset=dataset)
-    expectations = bool(target.expectations or planned.flow.expectations)
+    expectations = any(rule.action is not ExpectationAction.WARN
+                       for rule in (*target.expectations, *planned.flow.expectations))
     sources = {p: TableState(p, None, 1, None, True) for p in shape.all_sources}
     results = {}
     blockers: dict[Technique, list[Issue]] = {}

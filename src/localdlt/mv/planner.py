@@ -17,9 +17,14 @@ WRONG_SHAPE = "the query's shape does not fit this technique"
 
 
 class MaterializedViewNotIncrementalizableError(LocalDltError):
-    """``refresh_policy`` INCREMENTAL / INCREMENTAL_STRICT could not be honoured."""
+    """``refresh_policy`` INCREMENTAL / INCREMENTAL_STRICT could not be honoured; the error class
+    carries the reason, as Databricks' ``MATERIALIZED_VIEW_NOT_INCREMENTALIZABLE.<reason>``."""
 
     error_class = "MATERIALIZED_VIEW_NOT_INCREMENTALIZABLE"
+
+    def __init__(self, reason: str, message: str, **kwargs: Any) -> None:
+        self.error_class = f"MATERIALIZED_VIEW_NOT_INCREMENTALIZABLE.{reason}"
+        super().__init__(message, **kwargs)
 
 
 @dataclass
@@ -65,7 +70,7 @@ def _structural(shape: Shape, has_expectations: bool) -> list[Issue]:
         issues.append(
             Issue(
                 IssueType.EXPECTATIONS_NOT_SUPPORTED,
-                detail="expectations are applied on full recomputes only",
+                detail="drop and fail expectations are applied on full recomputes only",
             )
         )
     return issues
@@ -193,8 +198,9 @@ def _not_incrementalizable(
     )
     reasons = "; ".join(dict.fromkeys(i.describe() for i in issues))
     return MaterializedViewNotIncrementalizableError(
-        f"[MATERIALIZED_VIEW_NOT_INCREMENTALIZABLE.{sub}] Materialized view '{dataset}' cannot be refreshed "
-        f"incrementally as refresh_policy {policy.value} requires: {reasons}",
+        sub,
+        f"Materialized view '{dataset}' cannot be refreshed incrementally as refresh_policy "
+        f"{policy.value} requires: {reasons}",
         params={
             "dataset": dataset,
             "refresh_policy": policy.value,

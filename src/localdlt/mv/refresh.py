@@ -94,15 +94,19 @@ def situation_of(spark: SparkSession, request: Request, shape: Shape) -> tuple[S
     sources = {p: table_state(Path(p), v) for p, v in versions.items() if p in shape.all_sources}
     reinit: list[Issue] = []
     changes: dict[str, SourceChange] = {}
-    target_version = deltalog.latest_version(request.target)
-    if request.full_refresh or record is None:
+    target_version = deltalog.latest_version(request.target)  # -1: none (first run, full refresh)
+    target_id = table_state(request.target, target_version).table_id if target_version >= 0 else None
+    if request.full_refresh or record is None or target_version < 0:
         reinit.append(Issue(IssueType.CHANGE_SET_MISSING, detail="first computation or full refresh"))
     else:
         if record.get("fingerprint") != fingerprint:
             reinit.append(Issue(IssueType.QUERY_FINGERPRINT_CHANGED))
         if record.get("confs") != _confs(spark):
             reinit.append(Issue(IssueType.CONFIGURATION_CHANGED))
-        if record.get("target_version") != target_version:
+        if record.get("target_id") != target_id:
+            reinit.append(Issue(IssueType.CHANGE_SET_MISSING,
+                                detail="the target table was recreated (full refresh)"))
+        elif record.get("target_version") != target_version:
             reinit.append(
                 Issue(IssueType.PRIOR_TIMESTAMP_MISSING, detail="the target changed outside of its refreshes")
             )
@@ -112,7 +116,6 @@ def situation_of(spark: SparkSession, request: Request, shape: Shape) -> tuple[S
                 reinit.append(Issue(IssueType.CHANGE_SET_MISSING, detail=f"no prior version of {path}"))
                 continue
             changes[path] = changes_between(Path(path), TableState(**before), state)
-    target_id = table_state(request.target, target_version).table_id if target_version >= 0 else None
     situation = Situation(
         shape=shape,
         policy=request.policy,
@@ -135,13 +138,17 @@ def plan(spark: SparkSession, request: Request) -> tuple[Plan, Shape]:
     return choose(situation, dataset=request.dataset), shape
 
 
-def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None = None) -> Outcome:
+def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None = None,
+            on_plan: Callable[[Plan], None] | None = None) -> Outcome:
     """Refresh the view (see the module docstring); ``full_write`` writes a complete recompute
-    (default: overwrite the target) and returns the rows it wrote."""
+    (default: overwrite the target) and returns the rows it wrote; ``on_plan`` is told the
+    decision before anything is written (the ``planning_information`` event)."""
     shape = analyse(jvm.analyzed(request.query))
     situation, extra = situation_of(spark, request, shape)
     chosen = choose(situation, dataset=request.dataset)
     details = planning_details(chosen)
+    if on_plan is not None:
+        on_plan(chosen)
     technique = chosen.technique
     log.info(
         "materialized view %s: %s%s",
@@ -180,6 +187,7 @@ def _write_record(
             for p, s in situation.sources.items()
         },
         "target_version": deltalog.latest_version(request.target),
+        "target_id": table_state(request.target, deltalog.latest_version(request.target)).table_id,
         "buffers_valid": buffers_valid,
     }
     request.state_dir.mkdir(parents=True, exist_ok=True)
