@@ -4,7 +4,9 @@ Selection: ``refresh`` / ``full_refresh`` name datasets; flows into other datase
 flows reading a failed dataset (directly or through views) are SKIPPED. Triggered: every flow in
 dependency order with ``availableNow``. Continuous: every streaming flow at once with
 processing-time triggers until the duration is over or the caller stops it; once flows run
-first, materialized views are recomputed every ``mv_interval`` seconds and once more at the end.
+first, materialized views are refreshed as soon as one of their inputs commits (a Delta log
+listing per input, no Spark job), other batch flows every ``mv_interval`` seconds, and all
+once more at the end.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from localdlt.errors import UnknownDatasetError
 from localdlt.flow_context import FlowContext
 from localdlt.flows.dispatch import run_flow, start_stream
 from localdlt.graph import PipelineGraph, PlannedFlow
+from localdlt.mv.freshness import SourceWatch
 from localdlt.results import FlowStatus
 
 AVAILABLE_NOW: dict[str, Any] = {"availableNow": True}
@@ -128,12 +131,18 @@ class Scheduler:
         once_flows = [p for p in batch_flows if p.flow.once]
         views = [p for p in batch_flows if not p.flow.once]
         self._run_batch_flows(once_flows)
-        # Materialized views are recomputed every mv_interval seconds, and once more at the end.
+        # Materialized views are refreshed as soon as an input has a new commit (a listing of each
+        # input's Delta log per loop), other batch flows every mv_interval seconds; all once more
+        # at the end.
+        watch = SourceWatch(self.graph, self.context.layout.table)
         next_refresh = time.monotonic() + self.mv_interval
         try:
             while not self.stop_event.is_set() and (deadline is None or time.monotonic() < deadline):
-                if time.monotonic() >= next_refresh:
-                    self._run_batch_flows(views)
+                due = time.monotonic() >= next_refresh
+                stale = watch.stale(views, due=due)
+                if stale:
+                    self._run_batch_flows(stale)
+                if due:
                     next_refresh = time.monotonic() + self.mv_interval
                 for name, query in list(queries.items()):
                     if not query.isActive:
