@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,6 @@ class Snapshot:
     columns: frozenset[str]
     commit_time: datetime
     checked_at: float
-    file_times: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,7 +183,8 @@ class DeltaCache:
 
     def _file(self, fragment: pads.Fragment, columns: list[str]) -> pa.Table:
         key = (fragment.path, tuple(columns))
-        cached = self._files.get(key)
+        with self._lock:  # requests run in a thread pool: the LRU is shared
+            cached = self._files.get(key)
         if cached is not None:
             return cached
         try:
@@ -194,8 +194,9 @@ class DeltaCache:
             raise VanishedFileError(fragment.path) from error
         except (OSError, pa.ArrowException) as error:
             raise BackendError(f"a data file cannot be read: {_short(error)}") from error
-        self.stats.files_read += 1
-        self._files.put(key, data)
+        with self._lock:
+            self.stats.files_read += 1
+            self._files.put(key, data)
         return data
 
     # --- results --------------------------------------------------------------------------
