@@ -40,6 +40,7 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
+from localdlt.session import SPARK_LOG_ENV
 from orders_lakehouse.devstack import demo_parts as parts
 from orders_lakehouse.devstack import kafka_broker
 from orders_lakehouse.devstack.live import DemoState, render
@@ -329,13 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     options.output.mkdir(parents=True, exist_ok=True)
     log_path = configure_logging(console, options.output, live=options.live and console.is_terminal)
+    # Spark's and Delta's routine warnings go to a file, not between the live view's frames.
+    spark_log = Path(os.environ.setdefault(SPARK_LOG_ENV, str((options.output / "spark.log").resolve())))
     try:
         outcome = run_demo(options, console=console)
     except (kafka_broker.BrokerError, OSError, RuntimeError) as error:
         console.print(f"[red]error:[/] {error}")
         return 1
     console.print(summary(outcome, options))
-    console.print(f"ground truth: {options.output / 'ground-truth.json'}   log: {log_path}")
+    console.print(f"ground truth: {options.output / 'ground-truth.json'}   log: {log_path}   "
+                  f"Spark log: {spark_log}")
     if outcome.update is not None:
         storage = options.output / "storage"
         console.print(f"dashboard over these tables: orders-lakehouse serve --storage {storage} --dev")
