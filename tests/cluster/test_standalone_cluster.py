@@ -70,10 +70,16 @@ def standalone_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         process.wait(timeout=30)
 
 
-def test_delta_job_runs_on_standalone_cluster_through_the_session_factory(standalone_master: str, tmp_path: Path) -> None:
+def test_delta_job_runs_on_standalone_cluster_through_the_session_factory(
+    standalone_master: str, tmp_path: Path
+) -> None:
     env = {**os.environ, "LOCALDLT_MASTER": standalone_master, "PYSPARK_PYTHON": sys.executable}
     result = subprocess.run(
-        [sys.executable, "-c", DRIVER_SCRIPT, str(tmp_path / "table")], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", DRIVER_SCRIPT, str(tmp_path / "table")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if line.split(" ", 1)[0].isupper())

@@ -17,8 +17,10 @@ REPO = Path(__file__).resolve().parents[2]
 def skip_reason() -> str | None:
     """Why the remote tests cannot run, or None when they can."""
     if importlib.util.find_spec("databricks.connect") is None:
-        return ("databricks-connect is not installed in this environment (it must not be: it replaces pyspark); "
-                "run `make test-remote` (scripts/remote-env.sh) for the remote tests")
+        return (
+            "databricks-connect is not installed in this environment (it must not be: it replaces pyspark); "
+            "run `make test-remote` (scripts/remote-env.sh) for the remote tests"
+        )
     from databricks.sdk.config import Config
 
     try:
@@ -50,13 +52,20 @@ def landing_frame(spark: Any, folder: Path) -> Any:
     from the files on this machine: one row per line, with the file path and modification time."""
     from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
-    schema = StructType([
-        StructField("value", StringType()),
-        StructField("_metadata", StructType([
-            StructField("file_path", StringType()),
-            StructField("file_modification_time", TimestampType()),
-        ])),
-    ])
+    schema = StructType(
+        [
+            StructField("value", StringType()),
+            StructField(
+                "_metadata",
+                StructType(
+                    [
+                        StructField("file_path", StringType()),
+                        StructField("file_modification_time", TimestampType()),
+                    ]
+                ),
+            ),
+        ]
+    )
     rows = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)

@@ -35,4 +35,7 @@ def test_a_default_profile_counts_as_configured(tmp_path: Path) -> None:
                           timeout=60, check=False)
 
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == "test-remote: Python 3.11 not found (/nonexistent/python3.11): set PYTHON=/path/to/python3.11\n"
+    assert (
+        done.stderr
+        == "test-remote: Python 3.11 not found (/nonexistent/python3.11): set PYTHON=/path/to/python3.11\n"
+    )

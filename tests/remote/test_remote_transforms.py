@@ -21,7 +21,9 @@ def silver_u1(spark: Any) -> Any:
 
     raw = bronze.from_text_files(landing_frame(spark, REPO / "fixtures" / "landing" / "update_1"))
     rules = silver_event_rules()
-    return silver.valid_events(silver.stage_events(bronze.to_bronze(raw), SALT), rules).filter(all_pass(rules))
+    return silver.valid_events(silver.stage_events(bronze.to_bronze(raw), SALT), rules).filter(
+        all_pass(rules)
+    )
 
 
 def _gold() -> dict[str, Callable[[Any], Any]]:
@@ -41,8 +43,18 @@ def _gold() -> dict[str, Callable[[Any], Any]]:
     }
 
 
-TABLES = ["silver_order_events", "fact_orders", "dim_customer", "dim_product", "dim_date", "gold_sales_per_minute",
-          "gold_payment_health", "gold_status_funnel", "gold_fulfillment_sla", "gold_top_products"]
+TABLES = [
+    "silver_order_events",
+    "fact_orders",
+    "dim_customer",
+    "dim_product",
+    "dim_date",
+    "gold_sales_per_minute",
+    "gold_payment_health",
+    "gold_status_funnel",
+    "gold_fulfillment_sla",
+    "gold_top_products",
+]
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -50,7 +62,9 @@ def test_table_matches_the_expected_rows(silver_u1: Any, table: str) -> None:
     helpers = transform_test_helpers()
     spec = helpers.expected(1, table)
     key = [spec["columns"].index(k) for k in spec["key"]]
-    want = sorted(spec["rows"], key=lambda r: tuple((r[i] is not None, r[i] if r[i] is not None else "") for i in key))
+    want = sorted(
+        spec["rows"], key=lambda r: tuple((r[i] is not None, r[i] if r[i] is not None else "") for i in key)
+    )
 
     got = helpers.table_rows(_gold()[table](silver_u1), spec["columns"], spec["key"])
 

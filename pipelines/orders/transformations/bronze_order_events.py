@@ -8,7 +8,8 @@ from orders_lakehouse.transforms.settings import PipelineSettings
 
 @dlt.table(
     name="bronze_order_events",
-    comment="Every order event as received: raw payload, best-effort parsed columns, _rescued_data, ingest metadata.",
+    comment="Every order event as received: raw payload, best-effort parsed columns, _rescued_data, ingest "
+            "metadata.",
     table_properties={"quality": "bronze"},
 )
 def bronze_order_events():

@@ -6,7 +6,11 @@ from orders_lakehouse.transforms import alerts
 from orders_lakehouse.transforms.settings import PipelineSettings
 
 
-@dlt.table(name="gold_order_alerts", comment="Payment failure, silence, SLA and data-quality alerts with stable ids.", table_properties={"quality": "gold"})
+@dlt.table(
+    name="gold_order_alerts",
+    comment="Payment failure, silence, SLA and data-quality alerts with stable ids.",
+    table_properties={"quality": "gold"},
+)
 def gold_order_alerts():
     settings = PipelineSettings.from_conf(spark.conf)  # noqa: F821 - `spark` is a pipeline global
     return alerts.order_alerts(

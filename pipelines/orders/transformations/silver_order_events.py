@@ -16,7 +16,8 @@ RULES = silver_event_rules(SETTINGS.future_tolerance_seconds)
 
 @dlt.table(
     name="silver_order_events",
-    comment="Valid order events: typed (UTC, decimal(18,2)), lower-case enums, deduplicated on event_id, PII minimised.",
+    comment="Valid order events: typed (UTC, decimal(18,2)), lower-case enums, deduplicated on event_id, "
+            "PII minimised.",
     table_properties={"quality": "silver"},
     spark_conf=silver.SPARK_CONF,
 )

@@ -13,7 +13,8 @@ RULES = silver_event_rules(SETTINGS.future_tolerance_seconds)
 
 @dlt.table(
     name="silver_order_events_quarantine",
-    comment="Order events that failed at least one Silver rule: failed_rules + raw_payload (restricted: raw PII).",
+    comment="Order events that failed at least one Silver rule: failed_rules + raw_payload (restricted: raw "
+            "PII).",
     table_properties={"quality": "silver"},
     spark_conf=silver.SPARK_CONF,
 )
