@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
+import time
 from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
 
 
 def available() -> list[str]:
@@ -22,10 +26,41 @@ def main(argv: list[str]) -> int:
         )
         return 2
     status = 0
+    started = time.time()
     for name in names:
         print(f"== bench {name}")
         status |= importlib.import_module(f"bench.bench_{name}").main([])
+    print(summary_line(started))
     return status
+
+
+def summary_line(since: float) -> str:
+    """One line of the headline figures written by this run (``bench/results/*.json``)."""
+    latest: dict[str, dict] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        if path.stat().st_mtime >= since:
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and "bench" in data:  # not profiles or other benches' files
+                latest[data["bench"]] = data
+    parts = []
+    if "catchup" in latest:
+        ratios = latest["catchup"]["ratios"]
+        parts.append(
+            f"catch-up {ratios.get('plain_wall', '-')}x plain, {ratios.get('spark-pipelines_wall', '-')}x "
+            "spark-pipelines"
+        )
+    if "updates" in latest:
+        figures = latest["updates"]["summary"]
+        parts.append(
+            f"first update {figures['first_ratio']}x plain, small update {figures['small_ratio']}x plain"
+        )
+    if "latency" in latest:
+        for result in latest["latency"]["results"]:
+            if "error" not in result:
+                silver, gold = result["silver"]["p95"], result["gold"]["p95"]
+                parts.append(f"{result['rate']:g}/s p95 silver {silver} s gold {gold} s")
+        parts.append(f"highest sustained {latest['latency']['highest_sustained_rate']}/s")
+    return "SUMMARY " + ("; ".join(parts) if parts else "no results written")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).parent
+RESULTS = HERE / "results"
 CHANNELS = ["app", "web", "marketplace", "store", None]
 STATES = ["SP", "RJ", "MG", "RS", "PR", "BA", "PE", "SC"]
 
@@ -173,14 +174,43 @@ def main(argv: list[str]) -> int:
             )  # fmt: skip
         console.print(table)
         ours_update, ours_wall = medians.get("localdlt", (None, None))
+        ratios: dict[str, float] = {}
         for other in ("plain", "spark-pipelines"):
             other_update, other_wall = medians.get(other, (None, None))
             if ours_update and other_update:
+                ratios[f"{other}_update"] = round(other_update / ours_update, 2)
                 console.print(
-                    f"localdlt throughput / {other} (update time): {other_update / ours_update:.2f}x"
+                    f"localdlt throughput / {other} (update time): {ratios[f'{other}_update']:.2f}x"
                 )
             if ours_wall and other_wall:
-                console.print(f"localdlt throughput / {other} (whole command): {other_wall / ours_wall:.2f}x")
+                ratios[f"{other}_wall"] = round(other_wall / ours_wall, 2)
+                console.print(
+                    f"localdlt throughput / {other} (whole command): {ratios[f'{other}_wall']:.2f}x"
+                )
+        RESULTS.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        out = RESULTS / f"catchup-{stamp}.json"
+        out.write_text(
+            json.dumps(
+                {
+                    "bench": "catchup",
+                    "at": stamp,
+                    "events": args.events,
+                    "files": args.files,
+                    "rounds": args.rounds,
+                    "medians": medians,
+                    "ratios": ratios,
+                    "runs": runs,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        console.print(
+            f"SUMMARY catchup: localdlt throughput {ratios.get('plain_wall', '-')}x plain, "
+            f"{ratios.get('spark-pipelines_wall', '-')}x spark-pipelines (whole command; targets "
+            f"≥ 1.0x, ≥ 1.3x); {out}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
