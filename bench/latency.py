@@ -57,10 +57,17 @@ def silver_arrivals(table: Path) -> dict[str, tuple[float, str | None, float | N
     arrivals: dict[str, tuple[float, str | None, float | None]] = {}
     for commit in commits(table):
         for path in commit.added:
-            data = pq.read_table(
-                table / unquote(path), columns=["event_id", "_source_file", "_kafka_timestamp"]
+            file = pq.ParquetFile(table / unquote(path))
+            # Silver keeps the file path, not the Kafka timestamp (the Kafka transport is not measured).
+            columns = [
+                c for c in ("event_id", "_source_file", "_kafka_timestamp") if c in file.schema_arrow.names
+            ]
+            data = file.read(columns=columns)
+            kafka = (
+                data.column("_kafka_timestamp").to_pylist()
+                if "_kafka_timestamp" in columns
+                else [None] * len(data)
             )
-            kafka = data.column("_kafka_timestamp").to_pylist()
             for event_id, source, stamp in zip(
                 data.column("event_id").to_pylist(), data.column("_source_file").to_pylist(), kafka
             ):
@@ -70,12 +77,19 @@ def silver_arrivals(table: Path) -> dict[str, tuple[float, str | None, float | N
 
 
 def file_visible_times(landing: Path) -> dict[str, float]:
-    """Landing file path (as Spark's ``_metadata.file_path`` spells it) → when it became visible."""
+    """Landing file's absolute path → when it became visible."""
     times = {}
     for entry in os.scandir(landing):
         if entry.is_file():
-            times[Path(entry.path).resolve().as_uri()] = entry.stat().st_ctime
+            times[str(Path(entry.path).resolve())] = entry.stat().st_ctime
     return times
+
+
+def local_path(uri: str) -> str:
+    """``file:/x``, ``file:///x`` (Spark's ``_metadata.file_path`` spellings) or ``/x`` → ``/x``."""
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
 
 
 def gold_refreshes(table: Path, events_table: Path, flow: str) -> list[tuple[float, float]]:
@@ -83,6 +97,8 @@ def gold_refreshes(table: Path, events_table: Path, flow: str) -> list[tuple[flo
     log's RUNNING events, each paired with the first overwrite commit at or after it."""
     from deltalake import DeltaTable
 
+    if not (table / "_delta_log").is_dir() or not (events_table / "_delta_log").is_dir():
+        return []
     rows = (
         DeltaTable(str(events_table))
         .to_pyarrow_table(columns=["origin", "timestamp", "details", "level"])
@@ -111,7 +127,7 @@ def latencies(storage: Path, landing: Path | None, gold_flow: str = "fact_orders
     produced, silver, gold = [], [], []
     missing_source = 0
     for silver_at, source, kafka_at in arrivals.values():
-        born = kafka_at if kafka_at is not None else visible.get(source or "")
+        born = kafka_at if kafka_at is not None else visible.get(local_path(source or ""))
         if born is None:
             missing_source += 1
             continue
