@@ -88,7 +88,9 @@ def run_plain(sources: list[Path], table: Path) -> dict[str, Any]:
     return {"wall_s": wall, **json.loads(result.stdout.strip().splitlines()[-1])}
 
 
-def run_localdlt(landing: Path, storage: Path, *, profile: Path | None = None) -> dict[str, Any]:
+def run_localdlt(
+    landing: Path, storage: Path, *, profile: Path | None = None, conf: list[str] | tuple[str, ...] = ()
+) -> dict[str, Any]:
     """``localdlt run pipelines/orders`` as a developer types it; whole wall time + event-log timeline."""
     command = [
         str(BIN / "localdlt"),
@@ -99,6 +101,7 @@ def run_localdlt(landing: Path, storage: Path, *, profile: Path | None = None) -
         "--conf",
         f"orders.landing_path={landing}",
         "--quiet",
+        *(part for pair in conf for part in ("--conf", pair)),
     ]
     if profile is not None:
         # --idle: also the samples where the driver waits on the JVM (py4j), which is the point.
@@ -184,6 +187,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the localdlt runs (bench/results/*.speedscope)"
     )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra pipeline configuration, e.g. localdlt.max_concurrent_flows=1",
+    )
     args = parser.parse_args(argv)
     console = Console()
     work = Path(tempfile.mkdtemp(prefix="bench-updates-"))
@@ -207,6 +217,7 @@ def main(argv: list[str]) -> int:
                     landing,
                     storage,
                     profile=RESULTS / f"updates-first-{stamp}.speedscope.json" if args.profile else None,
+                    conf=args.conf,
                 )
             for path in staged_new:
                 shutil.copy(path, landing / path.name)
@@ -217,6 +228,7 @@ def main(argv: list[str]) -> int:
                     landing,
                     storage,
                     profile=RESULTS / f"updates-small-{stamp}.speedscope.json" if args.profile else None,
+                    conf=args.conf,
                 )
             runs.append(figures)
         summary = summarize(runs)
@@ -226,6 +238,7 @@ def main(argv: list[str]) -> int:
             json.dumps(
                 {
                     "bench": "updates",
+                    "conf": args.conf,
                     "at": stamp,
                     "history": args.history,
                     "new": args.new,
