@@ -15,6 +15,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from localdlt import sql_reads
 from localdlt.reads import active_resolver, strip_live
 from localdlt.sources.kafka import rewrite_kafka_options
 
@@ -138,6 +139,15 @@ class SparkProxy:
 
     def table(self, tableName: str) -> DataFrame:  # noqa: N803
         return self.read.table(tableName)
+
+    def sql(self, sqlQuery: str, args: Any = None, **kwargs: Any) -> DataFrame:  # noqa: N803 - Spark's name
+        """``spark.sql``; inside a query function the pipeline datasets named in the text are read
+        through the resolver (graph edges, ``STREAM(t)`` a streaming read; see
+        :mod:`localdlt.sql_reads`)."""
+        resolver = active_resolver()
+        if resolver is None:
+            return self._spark.sql(sqlQuery, args, **kwargs)
+        return sql_reads.sql(self._spark, resolver, sqlQuery, args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._spark, name)

@@ -44,6 +44,10 @@ class _FakeSession:
     def read(self) -> _Recorder:
         return _Recorder(self.calls)
 
+    def sql(self, query: str, args: Any = None) -> Any:
+        self.calls.append(("sql", (query, args)))
+        return "sql-frame"
+
 
 def test_kafka_reads_get_the_unshaded_jaas_class() -> None:
     session = _FakeSession()
@@ -95,3 +99,10 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(MissingSecretError) as info:
         DBUtils().secrets.get("orders", "pii-salt")
     assert "s3cret" not in str(info.value) and info.value.params["env_var"] == "LOCALDLT_SECRET_ORDERS_PII_SALT"
+
+
+def test_sql_outside_a_query_function_is_the_sessions_own() -> None:
+    session = _FakeSession()
+    proxy = SparkProxy(session, {})  # type: ignore[arg-type]
+    assert proxy.sql("SELECT * FROM t WHERE k = :k", {"k": 1}) == "sql-frame"
+    assert session.calls == [("sql", ("SELECT * FROM t WHERE k = :k", {"k": 1}))]

@@ -1,17 +1,53 @@
-"""Kafka sinks (``create_sink(format="kafka")``): a plain Structured Streaming Kafka write,
-its row counts reported from the query's progress. Delta sinks go through :mod:`localdlt.writes`."""
+"""Sinks other than Delta (which go through :mod:`localdlt.writes`).
+
+- Kafka (``create_sink(format="kafka")``): a plain Structured Streaming Kafka write, its row
+  counts reported from the query's progress.
+- ForEachBatch (``@foreach_batch_sink``): the user's handler gets every micro-batch with its
+  batch id; the ids handed over are marked next to the checkpoint, so a batch replayed by Spark
+  after the handler returned is not handed over again, and each batch is reported once.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from pyspark.sql import DataFrame
 
+from localdlt import storage
 from localdlt.expectations import BatchQuality
 from localdlt.flow_context import FlowContext
 from localdlt.graph import PlannedFlow
 from localdlt.sources.kafka import rewrite_kafka_options
+
+log = logging.getLogger(__name__)
+
+
+def foreach_batch_function(context: FlowContext, planned: PlannedFlow) -> Callable[[DataFrame, int], None]:
+    """The ``foreachBatch`` function of an append flow into a ``@foreach_batch_sink``."""
+    target = context.graph.datasets[planned.flow.target]
+    handler = target.sink_handler
+    assert handler is not None
+    checkpoint = context.layout.checkpoint(planned.name)
+
+    def process(batch_df: DataFrame, batch_id: int) -> None:
+        if batch_id <= storage.last_batch(checkpoint):
+            log.info("flow %s: batch %d already handed to sink %s, skipped on replay", planned.name, batch_id,
+                     target.name)
+            return
+        # Persisted: the row count and the handler (which may read the batch several times)
+        # share one computation of the micro-batch.
+        batch_df = batch_df.persist()
+        try:
+            rows = batch_df.count()
+            handler(batch_df, batch_id)
+        finally:
+            batch_df.unpersist()
+        storage.mark_batch(checkpoint, batch_id)
+        context.reporter.report_batch(planned, BatchQuality(rows, rows, 0, ()), batch_id)
+
+    return process
 
 
 def start_kafka_sink(
