@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +69,8 @@ class EventLog:
         self.update_id = update_id
         self._rows: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()
+        # Called with every event as a dict of its columns, in sequence order (event hooks).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         # Increases across updates too: microseconds since the epoch, then +1 per event.
         self._seq = time.time_ns() // 1000
 
@@ -99,6 +102,10 @@ class EventLog:
                     event_type,
                 )
             )
+            if self.listeners:
+                event = _as_dict(self._rows[-1])
+                for listener in self.listeners:
+                    listener(event)
         log.debug("event %s: %s", event_type, message)
 
     def flush(self) -> None:
@@ -109,6 +116,13 @@ class EventLog:
             return
         df = self._spark.createDataFrame(rows, EVENT_SCHEMA)
         df.write.format("delta").mode("append").save(str(self.path))
+
+
+def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    event = dict(zip(EVENT_SCHEMA.fieldNames(), row))
+    event["sequence"] = dict(zip(EVENT_SCHEMA["sequence"].dataType.fieldNames(), row[1]))  # type: ignore[attr-defined]
+    event["origin"] = dict(zip(ORIGIN_SCHEMA.fieldNames(), row[2]))
+    return event
 
 
 def read_events(spark: SparkSession, storage: Path) -> Any:

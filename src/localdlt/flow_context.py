@@ -91,7 +91,11 @@ class ExecutionResolver:
         if dataset.kind is DatasetKind.VIEW:
             view_flow = graph.flows_into(name)[0].flow
             assert view_flow.query_function is not None
-            return apply_as_filter(view_flow.query_function(), dataset.expectations, flow=name)
+            # The view's own reads (Auto Loader, other datasets) resolve here too, also when the
+            # reader is the CDC engine calling outside any query function.
+            with resolving(self):
+                frame = view_flow.query_function()
+            return apply_as_filter(frame, dataset.expectations, flow=name)
         reader = spark.readStream if streaming else spark.read
         return reader.format("delta").options(**(options or {})).load(str(self._context.layout.table(name)))
 

@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from localdlt import storage
 from localdlt.dbutils import DBUtils
+from localdlt.event_hooks import attach_event_hooks
 from localdlt.eventlog import EventLog
 from localdlt.executor import DEFAULT_TRIGGER_INTERVAL, Executor, Listener
 from localdlt.graph import Planner, PipelineGraph
@@ -125,7 +126,13 @@ def run_update(
             mv_interval=float(configuration.get(MV_REFRESH_KEY, "60")),
             listener=listener, stop_event=stop_event, cloud_files_opener=cloud_files_opener,
         )
-        result = executor.run(configuration, [str(f) for f in loaded.files])
+        hooks = attach_event_hooks(events, loaded.registry.hooks)
+        try:
+            result = executor.run(configuration, [str(f) for f in loaded.files])
+        finally:
+            if hooks is not None:
+                hooks.close()  # deliver the queued events, then write the hooks' own events
+                events.flush()
     log.info("update %s %s", result.update_id, result.status)
     return result
 

@@ -36,6 +36,8 @@ def create_if_missing(spark: SparkSession, dataset: Dataset, path: Path, schema:
         parts = [f"CREATE TABLE IF NOT EXISTS delta.`{path}` ({declared}) USING DELTA"]
         if dataset.partition_cols:
             parts.append("PARTITIONED BY (" + ", ".join(f"`{c}`" for c in dataset.partition_cols) + ")")
+        if dataset.cluster_by:  # liquid clustering (cluster_by of the dataset)
+            parts.append("CLUSTER BY (" + ", ".join(f"`{c}`" for c in dataset.cluster_by) + ")")
         if dataset.comment:
             parts.append("COMMENT " + _sql_string(dataset.comment))
         if dataset.table_properties:
@@ -49,6 +51,8 @@ def create_if_missing(spark: SparkSession, dataset: Dataset, path: Path, schema:
     builder = DeltaTable.createIfNotExists(spark).location(str(path)).addColumns(columns)
     if dataset.partition_cols:
         builder = builder.partitionedBy(*dataset.partition_cols)
+    if dataset.cluster_by:  # liquid clustering (cluster_by of the dataset)
+        builder = builder.clusterBy(*dataset.cluster_by)
     for key, value in dataset.table_properties.items():
         builder = builder.property(key, value)
     if dataset.comment:

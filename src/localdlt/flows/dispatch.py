@@ -15,11 +15,11 @@ from localdlt.cdc.runner import (
     run_cdc_once,
     run_snapshot_flow,
 )
-from localdlt.definitions import DatasetKind
+from localdlt.definitions import FOREACH_BATCH_FORMAT, DatasetKind
 from localdlt.flow_context import FlowContext
 from localdlt.flows.materialized_view import run_materialized_view
 from localdlt.flows.once import run_once
-from localdlt.flows.sinks import start_kafka_sink
+from localdlt.flows.sinks import foreach_batch_function, start_kafka_sink
 from localdlt.graph import PlannedFlow
 from localdlt.results import FlowStatus
 from localdlt.writes import append_batch_function, guarded_batch
@@ -80,6 +80,9 @@ def start_stream(context: FlowContext, planned: PlannedFlow, trigger: dict[str, 
             df = context.query(planned)
             if target.kind is DatasetKind.SINK and target.sink_format == "kafka":
                 return start_kafka_sink(context, planned, df, trigger)
-            batch_fn = append_batch_function(context, planned, storage.app_id(checkpoint))
+            if target.kind is DatasetKind.SINK and target.sink_format == FOREACH_BATCH_FORMAT:
+                batch_fn = foreach_batch_function(context, planned)
+            else:
+                batch_fn = append_batch_function(context, planned, storage.app_id(checkpoint))
         writer = df.writeStream.option("checkpointLocation", str(checkpoint)).trigger(**trigger)
         return writer.foreachBatch(guarded_batch(context, planned, batch_fn)).start()
