@@ -7,6 +7,7 @@ cannot be loaded or planned (definition error), 4 another update holds the stora
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -57,8 +58,9 @@ def _positive(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (sub-commands run, validate, graph, events)."""
-    parser = argparse.ArgumentParser(prog="localdlt", description="Run Databricks DLT pipeline files locally.")
+    """The argument parser (sub-commands run, validate, explain, graph, events)."""
+    parser = argparse.ArgumentParser(prog="localdlt",
+                                     description="Run Databricks DLT pipeline files locally.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -73,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one update")
     pipeline_args(run)
-    run.add_argument("--storage", type=Path, required=True, metavar="DIR", help="tables, checkpoints, event log")
+    run.add_argument("--storage", type=Path, required=True, metavar="DIR",
+                     help="tables, checkpoints, event log")
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("--full-refresh", nargs="?", const=True, type=_names, metavar="T,...",
                       help="reset all tables (or the listed ones) and their checkpoints first")
@@ -85,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="resolve and analyse the pipeline; write nothing")
     pipeline_args(validate)
 
+    explain = sub.add_parser("explain",
+                             help="the refresh technique of each materialized view, without running")
+    pipeline_args(explain)
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--dataset", action="append", default=None, metavar="NAME",
+                         help="only this materialized view (repeatable)")
+
     graph = sub.add_parser("graph", help="print the dataflow graph")
     pipeline_args(graph)
     graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
@@ -94,10 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=50, help="newest N events (default 50)")
     events.add_argument("--update", help="only this update id")
     events.add_argument("--master", help="Spark master URL (default local[*])")
+
+    maintain = sub.add_parser("maintain", help="OPTIMIZE + VACUUM due tables (as Databricks' maintenance)")
+    maintain.add_argument("--storage", type=Path, required=True, metavar="DIR")
+    maintain.add_argument("--force", action="store_true", help="every changed table now, not after 24 h")
+    maintain.add_argument("--master", help="Spark master URL (default local[*])")
     return parser
 
 
-def _resolve_pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[Path], dict[str, str], Path | None]:
+def _resolve_pipeline(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[list[Path], dict[str, str], Path | None]:
     conf = dict(args.conf)
     if args.bundle_pipeline is not None:
         from localdlt.bundle import load_pipeline_resource
@@ -129,7 +146,7 @@ class _LiveStatus:
         table = Table(title="localdlt update")
         for column in ("flow", "target", "status", "rows", "batches", "dropped"):
             table.add_column(column, justify="right" if column in ("rows", "batches", "dropped") else "left")
-        for flow in self._flows.values():
+        for flow in list(self._flows.values()):  # flows report from several threads
             table.add_row(escape(flow.name), escape(flow.target), flow.status, str(flow.rows_written),
                           str(flow.batches), str(flow.dropped_records))
         return table
@@ -149,10 +166,13 @@ class _LiveStatus:
 
 def _print_failures(result: UpdateResult, err: Console) -> None:
     for flow in result.failed_flows():
-        err.print(f"flow '{escape(flow.name)}' FAILED: {escape(flow.error or '')}", highlight=False, soft_wrap=True)
+        err.print(f"flow '{escape(flow.name)}' FAILED: {escape(flow.error or '')}", highlight=False,
+                  soft_wrap=True)
 
 
-def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: Any, out: Console, err: Console) -> int:
+def _cmd_run(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, spark: Any, out: Console, err: Console
+) -> int:
     if args.duration is not None and not args.continuous:
         parser.error("argument --duration: only valid with --continuous")
     from localdlt.runner import run_update
@@ -167,8 +187,9 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: A
         for sig in signals:
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        kwargs = dict(spark=spark, configuration=conf, full_refresh=args.full_refresh or False, refresh=args.refresh,
-                      continuous=args.continuous, duration=args.duration, root_path=root, stop_event=stop)
+        kwargs = dict(spark=spark, configuration=conf, full_refresh=args.full_refresh or False,
+                      refresh=args.refresh, continuous=args.continuous, duration=args.duration,
+                      root_path=root, stop_event=stop)
         if args.quiet:
             result = run_update(paths, args.storage, **kwargs)
         else:
@@ -203,6 +224,27 @@ def _cmd_validate(args: argparse.Namespace, parser: argparse.ArgumentParser, spa
     return EXIT_OK
 
 
+def _cmd_explain(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: Any, out: Console) -> int:
+    from localdlt.mv.explain import explain
+    from localdlt.runner import validate
+
+    paths, conf, root = _resolve_pipeline(args, parser)
+    spark = spark or _session(args.master)
+    graph = validate(paths, spark=spark, configuration=conf, root_path=root)
+    unknown = sorted(set(args.dataset or ()) - set(graph.datasets))
+    if unknown:
+        parser.error(f"argument --dataset: unknown dataset(s) {', '.join(unknown)}")
+    explanations = explain(spark, graph, args.dataset)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([e.to_json() for e in explanations], indent=1) + "\n")
+        return EXIT_OK
+    for explanation in explanations:
+        for line in explanation.lines():
+            out.print(escape(line), highlight=False, soft_wrap=True)
+    out.print(f"{len(explanations)} materialized view(s) explained", highlight=False)
+    return EXIT_OK
+
+
 def _cmd_graph(args: argparse.Namespace, parser: argparse.ArgumentParser, spark: Any) -> int:
     from localdlt.render import to_dot, to_mermaid
     from localdlt.runner import validate
@@ -210,6 +252,16 @@ def _cmd_graph(args: argparse.Namespace, parser: argparse.ArgumentParser, spark:
     paths, conf, root = _resolve_pipeline(args, parser)
     graph = validate(paths, spark=spark or _session(args.master), configuration=conf, root_path=root)
     sys.stdout.write(to_mermaid(graph) if args.format == "mermaid" else to_dot(graph))
+    return EXIT_OK
+
+
+def _cmd_maintain(args: argparse.Namespace, spark: Any, out: Console) -> int:
+    from localdlt.maintenance import maintain
+
+    result = maintain(spark or _session(args.master), args.storage, force=args.force)
+    for table in result.tables:
+        done = "optimized and vacuumed" if table.optimized else "vacuumed (OPTIMIZE off for this table)"
+        out.print(f"{escape(table.table)}: {escape(table.skipped or done)}", highlight=False)
     return EXIT_OK
 
 
@@ -248,8 +300,12 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None) -> int:
             return _cmd_run(args, parser, spark, out, err)
         if args.command == "validate":
             return _cmd_validate(args, parser, spark, out)
+        if args.command == "explain":
+            return _cmd_explain(args, parser, spark, out)
         if args.command == "graph":
             return _cmd_graph(args, parser, spark)
+        if args.command == "maintain":
+            return _cmd_maintain(args, spark, out)
         return _cmd_events(args, parser, spark, out)
     except SystemExit as exc:  # parser.error inside a command
         return int(exc.code or 0)

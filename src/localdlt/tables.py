@@ -26,10 +26,17 @@ def exists(path: Path) -> bool:
     return (path / "_delta_log").is_dir()
 
 
+# The change data feed is on for every table localdlt writes (unless the pipeline sets the
+# property itself): materialized views read it to refresh incrementally (localdlt.mv).
+DEFAULT_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+
+
 def create_if_missing(spark: SparkSession, dataset: Dataset, path: Path, schema: StructType | None) -> None:
-    """Create the empty Delta table with the dataset's schema, partitions, properties and comment."""
+    """Create the empty Delta table with the dataset's schema, partitions, properties (plus
+    :data:`DEFAULT_PROPERTIES`) and comment."""
     if exists(path):
         return
+    properties = {**DEFAULT_PROPERTIES, **dataset.table_properties}
     declared = dataset.schema
     if isinstance(declared, str):
         # A DDL string may hold generated columns or constraints: let SQL parse it.
@@ -40,8 +47,8 @@ def create_if_missing(spark: SparkSession, dataset: Dataset, path: Path, schema:
             parts.append("CLUSTER BY (" + ", ".join(f"`{c}`" for c in dataset.cluster_by) + ")")
         if dataset.comment:
             parts.append("COMMENT " + _sql_string(dataset.comment))
-        if dataset.table_properties:
-            props = ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in dataset.table_properties.items())
+        if properties:
+            props = ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in properties.items())
             parts.append(f"TBLPROPERTIES ({props})")
         spark.sql(" ".join(parts))
         return
@@ -53,7 +60,7 @@ def create_if_missing(spark: SparkSession, dataset: Dataset, path: Path, schema:
         builder = builder.partitionedBy(*dataset.partition_cols)
     if dataset.cluster_by:  # liquid clustering (cluster_by of the dataset)
         builder = builder.clusterBy(*dataset.cluster_by)
-    for key, value in dataset.table_properties.items():
+    for key, value in properties.items():
         builder = builder.property(key, value)
     if dataset.comment:
         builder = builder.comment(dataset.comment)
