@@ -140,13 +140,14 @@ def recover(
     root: Path,
     write: SegmentWriter,
     *,
-    interrupted: Callable[[str, Row | None], Row],
+    interrupted: Callable[[str, Row | None], Row | None],
     exclude: str | None = None,
 ) -> int:
     """Append what dead updates left in their journals (idempotently) and remove the journals.
 
     ``interrupted(update_id, last_row)`` builds the FAILED ``update_progress`` row added when a
-    journal has no final update state. Returns the number of events handed to ``write``.
+    journal has no final update state (None: the update did finish, its final state is already in
+    the event log). Returns the number of events handed to ``write``.
     """
     handed = 0
     for update_id, segments in leftovers(root, exclude=exclude):
@@ -155,18 +156,16 @@ def recover(
         if not final:
             last = rows_seen[-1] if rows_seen else None
             closing = interrupted(update_id, last)
-            number = segments[-1][0] + 1 if segments else 0
-            segments.append((number, [closing]))
+            if closing is not None:
+                number = segments[-1][0] + 1 if segments else 0
+                segments.append((number, [closing]))
         for number, rows in segments:
             if rows:
                 write(update_id, number, rows)
                 handed += len(rows)
         shutil.rmtree(root / update_id, ignore_errors=True)
-        log.warning(
-            "update %s ended without completing; its event journal was recovered (%d segment(s))",
-            update_id,
-            len(segments),
-        )
+        log.warning("update %s left an event journal (%d segment(s)); its events are in the event log now",
+                    update_id, len(segments))
     return handed
 
 

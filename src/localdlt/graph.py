@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import graphlib
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructField, StructType
 
-from localdlt import guard
+from localdlt import guard, storage
 from localdlt.cdc.schema import target_schema as cdc_target_schema
 from localdlt.definitions import Dataset, DatasetKind, Flow
 from localdlt.errors import (
@@ -133,7 +132,7 @@ class Planner:
         self._schemas: dict[str, StructType] = {}
         self._view_frames: dict[str, DataFrame] = {}
         self._in_progress: list[str] = []
-        self._empty_dir = Path(tempfile.mkdtemp(prefix="localdlt-schema-"))
+        self._empty_dir = storage.scratch_dir("schema")  # removed when the process ends
 
     # -- public ---------------------------------------------------------------------------
     def plan(self) -> PipelineGraph:
@@ -326,7 +325,7 @@ def _catalog_has(spark: SparkSession, name: str) -> bool:
 
 
 def _temporary_state_dirs() -> StateDirFor:
-    root = Path(tempfile.mkdtemp(prefix="localdlt-validate-"))
+    root = storage.scratch_dir("validate")  # removed when the process ends
     return lambda flow, index: root / flow / "sources" / str(index)
 
 

@@ -17,7 +17,6 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any
 
 from localdlt.errors import LocalDltError
 from localdlt.storage import APP_ID_FILE, LAST_BATCH_FILE
@@ -129,15 +128,3 @@ class StorageFullError(LocalDltError):
 
     error_class = "STORAGE_FULL"
 
-
-def close_event_log(events: Any, layout: Any) -> None:
-    """End the update's event log (last flush, journal removed); a full disk becomes one clear
-    :class:`StorageFullError` (the journal stays, and the next start recovers its events)."""
-    try:
-        events.close()
-    except Exception as exc:
-        if is_disk_full(exc):
-            raise StorageFullError(
-                disk_full_message(layout.root), params={"storage": str(layout.root)}
-            ) from exc
-        raise

@@ -12,9 +12,10 @@ from typing import Any
 
 from localdlt.definitions import DatasetKind
 from localdlt.errors import LocalDltError
-from localdlt.eventlog import EventLog, Origin
+from localdlt.eventlog import EventLog, Origin, batch_event_id
 from localdlt.expectations import BatchQuality
 from localdlt.graph import PipelineGraph, PlannedFlow
+from localdlt.recovery import is_disk_full
 from localdlt.results import FlowResult, FlowStatus
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ class Reporter:
             if graph.datasets[planned.flow.target].kind is not DatasetKind.VIEW
         }
         self.failed_datasets: set[str] = set()
+        # The Delta app id of each streaming flow's checkpoint: names its batches' METRICS events.
+        self.batch_app_ids: dict[str, str] = {}
+        self._reported: dict[str, int] = {}
         self._last_flush = time.monotonic()
 
     def any_failed(self) -> bool:
@@ -66,6 +70,11 @@ class Reporter:
             result.error, result.error_class = error.detail, error.error_class
         else:
             result.error, result.error_class = f"{type(error).__name__}: {error}", type(error).__name__
+        if is_disk_full(result.error):
+            first_line = result.error.strip().splitlines()[0]
+            result.error = (f"No space left on device: the storage is full; this batch was not committed "
+                            f"(Delta commits are atomic). Free space and run again: the next update resumes. "
+                            f"({first_line})")
         self.failed_datasets.add(planned.flow.target)
         log.error("flow %s failed: %s", planned.name, result.error)
         result.status = FlowStatus.FAILED
@@ -79,7 +88,8 @@ class Reporter:
             self.listener(result)
 
     def report_batch(self, planned: PlannedFlow, quality: BatchQuality, batch_id: int | None) -> None:
-        """Add a written batch's numbers to the flow's result and emit its METRICS event."""
+        """Add a written batch's numbers to the flow's result and emit its METRICS event (for a
+        streaming flow's batch, under the id :func:`~localdlt.eventlog.batch_event_id` gives it)."""
         self.results[planned.name].add(quality)
         details: dict[str, Any] = {"status": "RUNNING", "metrics": {"num_output_rows": quality.output_rows}}
         if quality.expectations or quality.dropped_records:
@@ -91,21 +101,34 @@ class Reporter:
                 ],
             }
         origin = Origin(flow_name=planned.name, dataset_name=planned.flow.target, batch_id=batch_id)
+        app_id = self.batch_app_ids.get(planned.name)
+        event_id = batch_event_id(app_id, planned.name, batch_id) if app_id and batch_id is not None else None
         self.events.emit("flow_progress", f"Flow '{planned.name}' is RUNNING.", {"flow_progress": details},
-                         origin=origin, level="METRICS")
+                         origin=origin, level="METRICS", event_id=event_id)
+        if batch_id is not None:
+            self._reported[planned.name] = batch_id
         if self.listener is not None:
             self.listener(self.results[planned.name])
+
+    def reported(self, flow: str, batch_id: int) -> bool:
+        """Whether this process emitted the METRICS event of ``flow``'s batch ``batch_id``."""
+        return self._reported.get(flow) == batch_id
 
     def changed_file_reporter(self, flow: str) -> Callable[[str], None]:
         """The ``on_changed_file`` callback of a flow's Auto Loader: a WARN event and a log line."""
         target = self.graph.flows[flow].flow.target if flow in self.graph.flows else None
 
-        def report(path: str) -> None:
-            message = (f"Flow '{flow}': file '{path}' was already ingested and has changed; "
-                       "its new content is not read again (as with Auto Loader's allowOverwrites=false)")
+        def report(path: str, kind: str = "changed") -> None:
+            if kind == "directory":
+                message = (f"Flow '{flow}': '{path}' is a folder inside the landing folder; its files are "
+                           "not ingested (only the folder's own files and k=v partition folders are read)")
+                field = "skipped_directory"
+            else:
+                message = (f"Flow '{flow}': file '{path}' was already ingested and has changed; "
+                           "its new content is not read again (as with Auto Loader's allowOverwrites=false)")
+                field = "changed_file"
             log.warning(message)
-            self.events.emit("flow_progress", message, {"flow_progress": {"status": "RUNNING",
-                                                                          "changed_file": path}},
+            self.events.emit("flow_progress", message, {"flow_progress": {"status": "RUNNING", field: path}},
                              origin=Origin(flow_name=flow, dataset_name=target), level="WARN")
 
         return report

@@ -7,10 +7,12 @@ log), ``<storage>/system/cdc/<flow>`` (CDC state), ``<storage>/system/localdlt.l
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,10 +130,88 @@ def update_lock(layout: Layout) -> Iterator[None]:
                 "wait for it to finish or stop it",
                 params={"storage": str(layout.root), "holder": holder},
             ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+        except OSError as exc:  # a full disk: the lock is held all the same; only the holder's name is lost
+            log.warning("could not record the lock holder in %s: %s", layout.lock, exc)
         yield
     finally:
         handle.close()
+
+
+@contextmanager
+def _flock(layout: Layout) -> Iterator[IO[str]]:
+    layout.lock.parent.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = open(layout.lock, "a+")  # noqa: SIM115 - held for the block
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise ConcurrentUpdateError(
+                f"another localdlt update is running on storage '{layout.root}' (held by {holder}); "
+                "wait for it to finish or stop it",
+                params={"storage": str(layout.root), "holder": holder},
+            ) from exc
+        yield handle
+    finally:
+        handle.close()
+
+
+def check_free(layout: Layout) -> None:
+    """Fail fast, before any Spark work, when another update holds the storage (the lock is
+    taken again by :func:`update_lock`; this only probes it)."""
+    if not layout.lock.exists():
+        return
+    with _flock(layout):
+        pass
+
+
+SCRATCH_PREFIX = "localdlt-"
+_SCRATCH: list[Path] = []
+
+
+def _remove_scratch() -> None:
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)
+    _SCRATCH.clear()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_orphans(root: Path) -> None:
+    """Remove the scratch folders of dead processes (a SIGKILL runs no exit handler)."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        parts = entry.name.split("-")
+        if entry.name.startswith(SCRATCH_PREFIX) and len(parts) >= 4 and parts[2].isdigit():
+            if int(parts[2]) != os.getpid() and not _pid_alive(int(parts[2])):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def scratch_dir(kind: str, *, root: Path | None = None) -> Path:
+    """A new temporary folder ``<tmp>/localdlt-<kind>-<pid>-<random>`` removed when the process
+    ends (normally or by an exception; also after SIGTERM through the CLI's handler). Folders left
+    by killed processes are swept on the way."""
+    base = Path(root or tempfile.gettempdir())
+    _sweep_orphans(base)
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-", dir=base))
+    if not _SCRATCH:
+        atexit.register(_remove_scratch)
+    _SCRATCH.append(folder)
+    return folder

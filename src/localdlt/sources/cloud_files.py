@@ -21,6 +21,7 @@ Differences from Databricks are listed in ``docs/localdlt-sources.md``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,7 @@ def read_cloud_files(
     first = state.first_start(opts.include_existing_files, existing)
     if listing is not None:
         _report_changes(state, listing, set(first["existing_files"]), on_changed_file)
+        _report_directories(root, on_changed_file)
 
     read_schema, inferred = resolve_schema(spark, opts, schema, root=path, listing=listing, state=state)
     rescued_column = opts.rescued_data_column or (DEFAULT_RESCUED_COLUMN if inferred else None)
@@ -159,6 +161,24 @@ def _report_changes(
         # Without a callback the change is logged but stays unreported, so a later caller that
         # has one (the runtime's execution, after its planning pass) still gets it.
     return changed
+
+
+def _report_directories(root: str | None, on_changed_file: Callable[..., None] | None) -> list[str]:
+    """Folders inside the landing folder where data files are expected: the open-source file source
+    does not read into them (a folder named ``k=v`` is a partition and is read), so say so."""
+    if root is None or not os.path.isdir(root):
+        return []
+    found = sorted(entry.path for entry in os.scandir(root)
+                   if entry.is_dir() and not entry.name.startswith((".", "_")) and "=" not in entry.name)
+    for path in found:
+        log.warning("'%s' is a folder inside the landing folder: its files are NOT ingested "
+                    "(only the landing folder's own files and k=v partition folders are read)", path)
+        if on_changed_file is not None:
+            try:
+                on_changed_file(path, kind="directory")
+            except TypeError:  # a caller's one-argument callback: the log line above says it
+                pass
+    return found
 
 
 _STATE_LOCKS: dict[Path, threading.Lock] = {}
