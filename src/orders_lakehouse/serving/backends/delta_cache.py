@@ -2,10 +2,13 @@
 
 A request costs one cheap version check (two ``stat`` calls on ``_delta_log``, at most once per
 ``check_seconds``), not a reopening of the table. A new version is loaded incrementally
-(``DeltaTable.update_incremental``), and its pyarrow dataset carries each data file's min/max
-statistics as the fragment's expression, so a filter skips files whose statistics exclude it.
-Data files are immutable in Delta, so what was read from one file is cached by its path and
-stays valid across versions: a new commit costs reading the new files only.
+(``DeltaTable.update_incremental``) with its add actions as one Arrow table (path and each
+file's min/max statistics): a filter skips the files whose statistics exclude it, computed over
+those columns in one vectorised pass (a pyarrow dataset of the table would build one fragment per
+file: ~0.5 s of CPU per version at 200 files). Data files are immutable in Delta, so what was read
+from one file is cached by its path and stays valid across versions: a new commit costs reading
+the new files only. Tables whose files cannot be read as plain Parquet (partitioned, deletion
+vectors, column mapping) are read through delta-rs instead, once per version.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import operator
+from functools import reduce
+from urllib.parse import unquote
+
 import pyarrow as pa
-import pyarrow.dataset as pads
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
@@ -40,14 +48,24 @@ def _log_file(log_dir: Path, version: int) -> Path:
 
 @dataclass
 class Snapshot:
-    """One version of one table: the open table, its dataset (file fragments with stats) and schema."""
+    """One version of one table: the open table, its files with their statistics, and its schema."""
 
     version: int
     table: DeltaTable
-    dataset: pads.FileSystemDataset
-    columns: frozenset[str]
+    files: pa.Table  # add actions, flattened: path, modification_time, min.<c>, max.<c>, ...
+    schema: pa.Schema
     commit_time: datetime
     checked_at: float
+    plain: bool  # data files are plain Parquet holding the table's columns (see the module doc)
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The table's column names."""
+        return frozenset(self.schema.names)
+
+    def file_path(self, relative: str) -> str:
+        """The absolute path of a data file named in the log."""
+        return str(Path(self.table.table_uri.removeprefix("file://")) / unquote(relative))
 
 
 @dataclass
@@ -149,7 +167,10 @@ class DeltaCache:
             else:
                 table = DeltaTable(str(path))
             version = table.version()
-            dataset = table.to_pyarrow_dataset()
+            files = pa.table(table.get_add_actions(flatten=True))
+            schema = pa.schema(table.schema().to_arrow())
+            metadata = table.metadata()
+            protocol = table.protocol()
             history = table.history(1)
         except DeltaError as error:
             if not DeltaTable.is_deltatable(str(path)):
@@ -160,40 +181,63 @@ class DeltaCache:
         self.stats.snapshots_loaded += 1
         millis = history[0].get("timestamp") if history else None
         commit_time = datetime.fromtimestamp(millis / 1000, UTC) if millis else datetime.now(UTC)
+        features = set(protocol.reader_features or [])
+        plain = (
+            not metadata.partition_columns
+            and not features & {"deletionVectors", "columnMapping"}
+            and metadata.configuration.get("delta.columnMapping.mode", "none") == "none"
+        )
         log.debug("loaded %s at version %d", name, version)
-        return Snapshot(version, table, dataset, frozenset(dataset.schema.names), commit_time, now)
+        return Snapshot(version, table, files, schema, commit_time, now, plain)
 
     # --- reads ----------------------------------------------------------------------------
-    def read(self, name: str, snapshot: Snapshot, columns: list[str], expression: Any) -> pa.Table:
-        """The rows of ``snapshot`` matching ``expression`` (``columns`` only), skipping files by stats."""
+    def read(self, name: str, snapshot: Snapshot, columns: list[str], filters: tuple[Any, ...]) -> pa.Table:
+        """The rows of ``snapshot`` passing ``filters`` (``columns`` only), skipping files by their stats.
+
+        ``filters`` are :class:`~orders_lakehouse.serving.backends.base.Filter` (column, op, value).
+        """
         missing = sorted(set(columns) - snapshot.columns)
         if missing:
             raise BackendError(
                 f"table {name!r} has no column(s) {', '.join(missing)}: its schema changed under the API"
             )
-        fragments = list(snapshot.dataset.get_fragments(filter=expression))
-        self.stats.files_considered += len(fragments)
-        parts = [self._file(fragment, columns) for fragment in fragments]
-        data = pa.concat_tables(parts) if parts else snapshot.dataset.schema.empty_table().select(columns)
+        expression = _expression(filters)
+        if not snapshot.plain:
+            try:
+                return snapshot.table.to_pyarrow_table(columns=columns, filters=expression)
+            except (DeltaError, OSError, pa.ArrowException) as error:
+                raise BackendError(f"table {name!r} cannot be read: {_short(error)}") from error
+        paths = snapshot.files.column("path").filter(_candidates(snapshot.files, filters)).to_pylist()
+        self.stats.files_considered += len(paths)
+        parts = [self._file(snapshot, path, columns) for path in paths]
+        if not parts:
+            return snapshot.schema.empty_table().select(columns)
+        data = pa.concat_tables(parts, promote_options="permissive")
         return data.filter(expression) if expression is not None else data
 
-    def file_column(self, fragment: pads.Fragment, column: str) -> list[Any]:
+    def file_column(self, snapshot: Snapshot, path: str, column: str) -> list[Any]:
         """The values of one column of one data file (cached by file path)."""
-        return self._file(fragment, [column]).column(column).to_pylist()
+        return self._file(snapshot, path, [column]).column(column).to_pylist()
 
-    def _file(self, fragment: pads.Fragment, columns: list[str]) -> pa.Table:
-        key = (fragment.path, tuple(columns))
+    def _file(self, snapshot: Snapshot, path: str, columns: list[str]) -> pa.Table:
+        location = snapshot.file_path(path)
+        key = (location, tuple(columns))
         with self._lock:  # requests run in a thread pool: the LRU is shared
             cached = self._files.get(key)
         if cached is not None:
             return cached
         try:
-            data = fragment.to_table(columns=columns)
+            present = set(pq.read_schema(location).names)
+            data = pq.read_table(location, columns=[c for c in columns if c in present])
         except FileNotFoundError as error:
             # VACUUM removed a file of an older snapshot: the caller reloads and retries once.
-            raise VanishedFileError(fragment.path) from error
+            raise VanishedFileError(path) from error
         except (OSError, pa.ArrowException) as error:
             raise BackendError(f"a data file cannot be read: {_short(error)}") from error
+        for column in columns:  # a column added after this file was written: NULL here
+            if column not in present:
+                data = data.append_column(column, pa.nulls(data.num_rows, snapshot.schema.field(column).type))
+        data = data.select(columns)
         with self._lock:
             self.stats.files_read += 1
             self._files.put(key, data)
@@ -220,6 +264,44 @@ class VanishedFileError(BackendUnavailableError):
 
     def __init__(self, path: str) -> None:
         super().__init__(f"data file {Path(path).name} was removed while being read; retry")
+
+
+_OPERATORS = {"=": operator.eq, ">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
+
+
+def _expression(filters: tuple[Any, ...]) -> pc.Expression | None:
+    parts = [_OPERATORS[f.op](pc.field(f.column), f.value) for f in filters]
+    return reduce(operator.and_, parts) if parts else None
+
+
+def _may_match(files: pa.Table, column: str, op: str, value: Any) -> pa.ChunkedArray | None:
+    """Per file: may it hold a row with ``column <op> value``? None when there are no statistics."""
+    low, high = f"min.{column}", f"max.{column}"
+    if low not in files.column_names or high not in files.column_names:
+        return None
+    try:
+        scalar = pa.scalar(value, type=files.column(low).type)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None  # not comparable with the statistics: keep every file
+    checks = {
+        "=": lambda: pc.and_(
+            pc.less_equal(files.column(low), scalar), pc.greater_equal(files.column(high), scalar)
+        ),
+        ">=": lambda: pc.greater_equal(files.column(high), scalar),
+        ">": lambda: pc.greater(files.column(high), scalar),
+        "<": lambda: pc.less(files.column(low), scalar),
+        "<=": lambda: pc.less_equal(files.column(low), scalar),
+    }
+    return pc.fill_null(checks[op](), True)  # a file without statistics may hold anything
+
+
+def _candidates(files: pa.Table, filters: tuple[Any, ...]) -> pa.ChunkedArray:
+    mask = pa.chunked_array([pa.array([True] * files.num_rows, pa.bool_())])
+    for item in filters:
+        may = _may_match(files, item.column, item.op, item.value)
+        if may is not None:
+            mask = pc.and_(mask, may)
+    return mask
 
 
 def _short(error: BaseException) -> str:

@@ -18,7 +18,6 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 
 from orders_lakehouse.serving import models
 from orders_lakehouse.serving.backends.delta_cache import DeltaCache, Snapshot
@@ -55,7 +54,7 @@ def _layer(samples: list[float]) -> models.LayerLatency:
 
 def measure(cache: DeltaCache, silver: Snapshot, gold_path: Path, window_minutes: int) -> models.Latency:
     """Silver and Gold latency of the events written to Silver in the last ``window_minutes``."""
-    actions = pa.table(silver.table.get_add_actions(flatten=True))
+    actions = silver.files
     written = {
         Path(p).name: t.timestamp() if isinstance(t, datetime) else t / 1000
         for p, t in zip(
@@ -70,13 +69,13 @@ def measure(cache: DeltaCache, silver: Snapshot, gold_path: Path, window_minutes
     gold_commits = commit_times(gold_path)
     silver_samples: list[float] = []
     gold_samples: list[float] = []
-    for fragment in silver.dataset.get_fragments():
-        at = recent.get(Path(fragment.path).name)
+    for path in actions.column("path").to_pylist():
+        at = recent.get(Path(path).name)
         if at is None:
             continue
         next_gold = bisect.bisect_right(gold_commits, at)
         in_gold = gold_commits[next_gold] if next_gold < len(gold_commits) else None
-        for moment in cache.file_column(fragment, EVENT_TIME):
+        for moment in cache.file_column(silver, path, EVENT_TIME):
             if moment is None:
                 continue
             event = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

@@ -9,27 +9,17 @@ results are cached per table version, so latency does not grow with the number o
 from __future__ import annotations
 
 import logging
-import operator
 from datetime import datetime
-from functools import reduce
 from pathlib import Path
 from typing import Any
 
-import pyarrow.compute as pc
 
 from orders_lakehouse.serving import models
-from orders_lakehouse.serving.backends.base import Filter, Query, TableUnavailableError
+from orders_lakehouse.serving.backends.base import Query, TableUnavailableError
 from orders_lakehouse.serving.backends.delta_cache import DeltaCache, Snapshot, VanishedFileError
 from orders_lakehouse.serving.gold import EVENT_LOG, FACT_ORDERS, GOLD_TABLES, SILVER_EVENTS, GoldTable
 
 log = logging.getLogger(__name__)
-
-_OPERATORS = {"=": operator.eq, ">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
-
-
-def _expression(filters: tuple[Filter, ...]) -> pc.Expression | None:
-    parts = [_OPERATORS[f.op](pc.field(f.column), f.value) for f in filters]
-    return reduce(operator.and_, parts) if parts else None
 
 
 class LocalDeltaBackend:
@@ -105,7 +95,7 @@ class LocalDeltaBackend:
                 [*query.columns, *(f.column for f in query.filters), *(c for c, _ in query.order_by)]
             )
         )
-        data = self.cache.read(query.table.name, snapshot, needed, _expression(query.filters))
+        data = self.cache.read(query.table.name, snapshot, needed, query.filters)
         if query.order_by:
             data = data.sort_by(
                 [(column, "descending" if desc else "ascending") for column, desc in query.order_by]
