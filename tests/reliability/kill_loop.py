@@ -46,7 +46,8 @@ TRIGGER_FOR = {
     "Delta commit without its checkpoint commit": "delta-commit",
     CDC_MERGE: "cdc-batch",
 }
-START_TIMEOUT = 1200.0  # a restart: JVM, pipeline load, every stream started (minutes on a crowded 2-core box)
+# A restart: JVM, pipeline load, every stream started (minutes on a crowded 2-core box).
+START_TIMEOUT = 1200.0
 
 
 @dataclass
