@@ -49,6 +49,7 @@ class Executor:
         listener: Listener | None = None,
         stop_event: threading.Event | None = None,
         cloud_files_opener: Callable[..., DataFrame] | None = None,
+        max_concurrent_flows: int | None = None,
     ) -> None:
         self.spark = spark
         self.graph = graph
@@ -64,7 +65,7 @@ class Executor:
         self.scheduler = Scheduler(
             self.context, refresh=self.refresh, full_refresh=self.full_refresh,
             trigger_interval=trigger_interval, mv_interval=mv_interval, duration=duration,
-            stop_event=self.stop_event,
+            stop_event=self.stop_event, max_concurrent_flows=max_concurrent_flows,
         )
 
     def run(self, configuration: Mapping[str, str], libraries: Sequence[str]) -> UpdateResult:

@@ -3,7 +3,8 @@
 Example::
 
     from localdlt.runner import run_update
-    result = run_update(["pipelines/orders"], "/tmp/run", spark=spark, configuration={"orders.source": "files"})
+    result = run_update(["pipelines/orders"], "/tmp/run", spark=spark,
+                        configuration={"orders.source": "files"})
     assert result.ok, result.failed_flows()
 """
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TRIGGER_INTERVAL_KEY = "pipelines.trigger.interval"
 MV_REFRESH_KEY = "localdlt.materialized_view_refresh_seconds"
+MAX_CONCURRENT_FLOWS_KEY = "localdlt.max_concurrent_flows"
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ def run_update(
             continuous=continuous, duration=duration,
             trigger_interval=configuration.get(TRIGGER_INTERVAL_KEY, DEFAULT_TRIGGER_INTERVAL),
             mv_interval=float(configuration.get(MV_REFRESH_KEY, "60")),
+            max_concurrent_flows=int(configuration[MAX_CONCURRENT_FLOWS_KEY])
+            if MAX_CONCURRENT_FLOWS_KEY in configuration else None,
             listener=listener, stop_event=stop_event, cloud_files_opener=cloud_files_opener,
         )
         hooks = attach_event_hooks(events, loaded.registry.hooks)

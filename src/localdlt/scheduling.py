@@ -1,20 +1,23 @@
 """Which flows of an update run, and when.
 
 Selection: ``refresh`` / ``full_refresh`` name datasets; flows into other datasets are EXCLUDED,
-flows reading a failed dataset (directly or through views) are SKIPPED. Triggered: every flow in
-dependency order with ``availableNow``. Continuous: every streaming flow at once with
-processing-time triggers until the duration is over or the caller stops it; once flows run
-first, materialized views are refreshed as soon as one of their inputs commits (a Delta log
-listing per input, no Spark job), other batch flows every ``mv_interval`` seconds, and all
-once more at the end.
+flows reading a failed dataset (directly or through views) are SKIPPED. Triggered: every flow with
+``availableNow``, each as soon as the flows it reads from have ended, independent flows
+concurrently (up to ``max_concurrent_flows``, default the number of cores). Continuous: every
+streaming flow at once with processing-time triggers until the duration is over or the caller
+stops it; once flows run first, materialized views are refreshed as soon as one of their inputs
+commits (a Delta log listing per input, no Spark job), other batch flows every ``mv_interval``
+seconds, and all once more at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from localdlt.definitions import DatasetKind
@@ -23,6 +26,7 @@ from localdlt.flow_context import FlowContext
 from localdlt.flows.dispatch import run_flow, start_stream
 from localdlt.graph import PipelineGraph, PlannedFlow
 from localdlt.mv.freshness import SourceWatch
+from localdlt.reporting import EVENT_FLUSH_SECONDS
 from localdlt.results import FlowStatus
 
 AVAILABLE_NOW: dict[str, Any] = {"availableNow": True}
@@ -56,8 +60,11 @@ class Scheduler:
         mv_interval: float,
         duration: float | None,
         stop_event: threading.Event,
+        max_concurrent_flows: int | None = None,
     ) -> None:
         self.context = context
+        # Bounded by cores: beyond that, concurrent flows only contend for the same CPUs.
+        self.max_concurrent_flows = max(1, max_concurrent_flows or os.cpu_count() or 1)
         self.graph = context.graph
         self.reporter = context.reporter
         self.refresh = refresh
@@ -88,25 +95,87 @@ class Scheduler:
 
         return any(bad(name, frozenset()) for name in planned.inputs)
 
+    def dependencies(self, runnable: Sequence[PlannedFlow]) -> dict[str, set[str]]:
+        """Flow → the flows that must end before it starts: the flows writing any stored dataset
+        it reads (views are read through, as they are inlined), and earlier flows into its own
+        target (two flows never write one table at once)."""
+        writers: dict[str, list[str]] = {}
+        for planned in runnable:
+            writers.setdefault(planned.flow.target, []).append(planned.name)
+
+        def stored(name: str, seen: frozenset[str]) -> set[str]:
+            if self.graph.datasets[name].kind is not DatasetKind.VIEW:
+                return {name}
+            if name in seen:
+                return set()
+            inputs = {i for p in self.graph.flows_into(name) for i in p.inputs}
+            return {s for i in inputs for s in stored(i, seen | {name})}
+
+        waits: dict[str, set[str]] = {}
+        for planned in runnable:
+            sources = {s for name in planned.inputs for s in stored(name, frozenset())}
+            before = writers[planned.flow.target]
+            waits[planned.name] = {w for s in sources for w in writers.get(s, ()) if w != planned.name}
+            waits[planned.name] |= set(before[: before.index(planned.name)])
+        return waits
+
     def run_triggered(self) -> None:
-        """Every selected flow once, in dependency order, to the end of its input."""
+        """Every selected flow once, to the end of its input: a flow starts as soon as the flows
+        it reads from have ended, up to ``max_concurrent_flows`` at a time (as Databricks runs
+        independent flows concurrently). The event log is flushed from here, off the flows' path."""
         reporter = self.reporter
-        for planned in self._runnable():
-            if not self._selected(planned.flow.target):
-                reporter.set_status(planned, FlowStatus.EXCLUDED)
-                continue
-            if self._bad_input(planned):
-                reporter.failed_datasets.add(planned.flow.target)
-                reporter.set_status(planned, FlowStatus.SKIPPED,
-                                    message=f"Flow '{planned.name}' SKIPPED due to upstream failure(s).")
-                continue
-            reporter.set_status(planned, FlowStatus.STARTING)
-            try:
-                run_flow(self.context, planned, trigger=AVAILABLE_NOW)
-                reporter.set_status(planned, FlowStatus.COMPLETED)
-            except Exception as exc:  # noqa: BLE001 - one flow's failure must not stop the others
-                reporter.fail(planned, exc)
-            reporter.maybe_flush()
+        runnable = self._runnable()
+        waits = self.dependencies(runnable)
+        pending = {planned.name: planned for planned in runnable}  # in dependency order
+        ended: set[str] = set()
+        running: dict[Future[None], str] = {}
+        flushing: Future[None] | None = None
+        with (ThreadPoolExecutor(self.max_concurrent_flows, thread_name_prefix="localdlt-flow") as pool,
+              ThreadPoolExecutor(1, thread_name_prefix="localdlt-events") as flusher):
+            while pending or running:
+                for name, planned in list(pending.items()):
+                    if len(running) >= self.max_concurrent_flows:
+                        break
+                    if not waits[name] <= ended:
+                        continue
+                    del pending[name]
+                    if not self._selected(planned.flow.target):
+                        reporter.set_status(planned, FlowStatus.EXCLUDED)
+                        ended.add(name)
+                    elif self._bad_input(planned):
+                        reporter.failed_datasets.add(planned.flow.target)
+                        message = f"Flow '{planned.name}' SKIPPED due to upstream failure(s)."
+                        reporter.set_status(planned, FlowStatus.SKIPPED, message=message)
+                        ended.add(name)
+                    else:
+                        reporter.set_status(planned, FlowStatus.STARTING)
+                        running[pool.submit(self._run_one, planned)] = name
+                if not running:
+                    if pending and not any(waits[n] <= ended for n in pending):  # pragma: no cover - planner
+                        raise RuntimeError(f"flows wait on each other: {sorted(pending)}")
+                    continue
+                # Each flush is a Delta commit of its own: made beside the flows, never between them.
+                if flushing is None or flushing.done():
+                    if flushing is not None:
+                        flushing.result()  # a failed flush (storage full) ends the update, as before
+                    flushing = flusher.submit(reporter.maybe_flush)
+                finished, _ = wait(running, timeout=EVENT_FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    ended.add(running.pop(future))
+                    future.result()  # _run_one records flow errors; anything else is a bug to raise
+            if flushing is not None:
+                flushing.result()
+
+    def _run_one(self, planned: PlannedFlow) -> None:
+        """Run one flow in a worker thread; its Spark jobs go to a fair-scheduler pool of its own."""
+        self.context.spark.sparkContext.setLocalProperty("spark.scheduler.pool", planned.name)
+        try:
+            run_flow(self.context, planned, trigger=AVAILABLE_NOW)
+            self.reporter.set_status(planned, FlowStatus.COMPLETED)
+        except Exception as exc:  # noqa: BLE001 - one flow's failure must not stop the others
+            self.reporter.fail(planned, exc)
+        finally:
+            self.context.spark.sparkContext.setLocalProperty("spark.scheduler.pool", None)
 
     def run_continuous(self) -> None:
         """Streaming flows as long-running queries until the duration ends, the caller stops

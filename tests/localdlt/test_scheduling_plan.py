@@ -1,0 +1,95 @@
+"""Which flow waits for which in a triggered update, and the gate that keeps a flow's spark_conf
+to itself — without Spark (the concurrent run itself: test_concurrent_flows.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+from localdlt.conf_gate import ConfGate
+from localdlt.definitions import Dataset, DatasetKind, Flow
+from localdlt.graph import PipelineGraph, PlannedFlow
+from localdlt.scheduling import Scheduler
+
+
+def _graph() -> PipelineGraph:
+    kinds = {
+        "bronze": DatasetKind.STREAMING_TABLE,
+        "silver": DatasetKind.STREAMING_TABLE,
+        "quarantine": DatasetKind.STREAMING_TABLE,
+        "changes": DatasetKind.VIEW,
+        "orders": DatasetKind.STREAMING_TABLE,
+        "gold": DatasetKind.MATERIALIZED_VIEW,
+        "both": DatasetKind.STREAMING_TABLE,
+    }
+    reads = {
+        "bronze": (),
+        "silver": ("bronze",),
+        "quarantine": ("bronze",),
+        "changes": ("silver",),
+        "orders": ("changes",),
+        "gold": ("silver", "quarantine"),
+        "both_a": ("bronze",),
+        "both_b": ("silver",),
+    }
+    targets = {"both_a": "both", "both_b": "both"}
+    flows = {
+        name: PlannedFlow(Flow(name, targets.get(name, name), None), inputs, True, None)
+        for name, inputs in reads.items()
+    }
+    datasets = {name: Dataset(name, kind) for name, kind in kinds.items()}
+    order = ["bronze", "silver", "quarantine", "changes", "orders", "gold", "both_a", "both_b"]
+    return PipelineGraph(datasets, flows, {}, list(kinds), order)
+
+
+def test_a_flow_waits_for_the_writers_it_reads_through_views_and_for_earlier_flows_into_its_table() -> None:
+    graph = _graph()
+    context = SimpleNamespace(graph=graph, reporter=SimpleNamespace(results={}))
+    scheduler = Scheduler(
+        context,
+        refresh=None,
+        full_refresh=set(),
+        trigger_interval="1 second",
+        mv_interval=60,
+        duration=None,
+        stop_event=threading.Event(),
+        max_concurrent_flows=2,
+    )
+    runnable = [graph.flows[name] for name in graph.flow_order if name != "changes"]  # views do not run
+
+    assert scheduler.dependencies(runnable) == {
+        "bronze": set(),
+        "silver": {"bronze"},
+        "quarantine": {"bronze"},
+        "orders": {"silver"},  # through the view it reads
+        "gold": {"silver", "quarantine"},
+        "both_a": {"bronze"},
+        "both_b": {"silver", "both_a"},  # one writer of a table at a time
+    }
+    assert scheduler.max_concurrent_flows == 2
+
+
+def test_a_flow_setting_conf_holds_the_gate_alone_and_a_nested_hold_is_free() -> None:
+    gate = ConfGate()
+    order: list[str] = []
+    shared_held, exclusive_waiting = threading.Event(), threading.Event()
+
+    def conf_flow() -> None:
+        shared_held.wait()
+        exclusive_waiting.set()
+        with gate.hold(exclusive=True):
+            order.append("exclusive acquired")
+
+    thread = threading.Thread(target=conf_flow)
+    thread.start()
+    with gate.hold(exclusive=False):
+        with gate.hold(exclusive=False):  # re-entrant: a nested hold counts once
+            shared_held.set()
+            exclusive_waiting.wait()
+            time.sleep(0.2)  # room for a broken gate to let the writer in early
+            order.append("shared released")
+    thread.join(timeout=30)
+    assert order == ["shared released", "exclusive acquired"]
+    with gate.hold(exclusive=True), gate.hold(exclusive=True):  # nested exclusive: free too
+        pass
