@@ -199,7 +199,7 @@ def sql(
 def _with_views(spark: SparkSession, query: str, args: Any, frames: dict[str, DataFrame]) -> DataFrame:
     catalog = spark._jsparkSession.sessionState().catalog()  # noqa: SLF001 - save/restore temp views
     with _LOCK:
-        saved = {name: catalog.getTempView(name) for name in frames}
+        saved = {name: catalog.getRawTempView(name) for name in frames}  # TemporaryViewRelation
         try:
             for name, frame in frames.items():
                 frame.createOrReplaceTempView(name)
