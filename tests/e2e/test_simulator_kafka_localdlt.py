@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from pyspark.sql import SparkSession
 
+from localdlt.runner import run_update
 from orders_lakehouse.devstack.demo import PIPELINE_DIR, REPO_ROOT
 from orders_lakehouse.devstack.reconcile import reconcile
 from orders_lakehouse.producers.kafka import KafkaProducer, local_target
@@ -27,7 +28,9 @@ MESSAGES = 400
 CADENCE = 20.0  # simulated messages per second: 400 messages = 20 simulated seconds
 
 
-def test_simulator_to_kafka_to_localdlt_reconciles_exactly(spark: SparkSession, kafka: str, tmp_path, orders_pipeline) -> None:
+def test_simulator_to_kafka_to_localdlt_reconciles_exactly(
+    spark: SparkSession, kafka: str, tmp_path, orders_pipeline
+) -> None:
     topic = f"orders-e2e-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka})  # keep a reference until the futures resolve
     for future in admin.create_topics([NewTopic(topic, 2, 1)]).values():
@@ -36,8 +39,14 @@ def test_simulator_to_kafka_to_localdlt_reconciles_exactly(spark: SparkSession, 
     start = datetime.now(timezone.utc) - timedelta(seconds=MESSAGES / CADENCE)
     simulator = Simulator(
         SimulatorConfig(
-            seed=20261129, start_time=start, rate=CADENCE, time_scale=36000.0,  # whole lifecycles within 20 s
-            bad_rate=0.05, duplicate_rate=0.03, late_rate=0.05, bad_kinds=bad.select(),
+            seed=20261129,
+            start_time=start,
+            rate=CADENCE,
+            time_scale=36000.0,  # whole lifecycles within 20 s
+            bad_rate=0.05,
+            duplicate_rate=0.03,
+            late_rate=0.05,
+            bad_kinds=bad.select(),
         )
     )
     with KafkaProducer(local_target(kafka, topic)) as producer:
@@ -46,9 +55,14 @@ def test_simulator_to_kafka_to_localdlt_reconciles_exactly(spark: SparkSession, 
     # The run exercises what it claims to: every imperfection and every final status is present.
     assert truth["messages"] == MESSAGES
     assert truth["duplicate_messages"] and truth["bad_messages"] and truth["late_events"]
-    assert set(truth["status_counts"]) == {"created", "paid", "payment_failed", "shipped", "delivered", "cancelled"}
-
-    from localdlt.runner import run_update
+    assert set(truth["status_counts"]) == {
+        "created",
+        "paid",
+        "payment_failed",
+        "shipped",
+        "delivered",
+        "cancelled",
+    }
 
     # The session factory switches Catalyst's constraint propagation off: on Silver's rule set it
     # ran the 1 GB driver out of heap (OutOfMemoryError in getAllValidConstraints).
@@ -57,7 +71,11 @@ def test_simulator_to_kafka_to_localdlt_reconciles_exactly(spark: SparkSession, 
         [PIPELINE_DIR],
         tmp_path / "storage",
         spark=spark,
-        configuration={"orders.source": "kafka", "orders.kafka.bootstrap_servers": kafka, "orders.kafka.topic": topic},
+        configuration={
+            "orders.source": "kafka",
+            "orders.kafka.bootstrap_servers": kafka,
+            "orders.kafka.topic": topic,
+        },
         root_path=REPO_ROOT,
     )
     assert [(f.name, f.error) for f in result.failed_flows()] == []

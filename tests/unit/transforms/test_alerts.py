@@ -14,7 +14,9 @@ from transforms_support import assert_table, expected
 
 def _alerts(silver_u1: DataFrame, staged_u1: DataFrame, thresholds: alerts.AlertThresholds) -> DataFrame:
     quarantine = silver.quarantine_events(staged_u1, silver_event_rules())
-    return alerts.order_alerts(silver_u1, quarantine, kpis.payment_health(silver_u1), star.fact_orders(silver_u1), thresholds)
+    return alerts.order_alerts(
+        silver_u1, quarantine, kpis.payment_health(silver_u1), star.fact_orders(silver_u1), thresholds
+    )
 
 
 def test_alerts_with_default_thresholds(silver_u1: DataFrame, staged_u1: DataFrame) -> None:
@@ -24,7 +26,10 @@ def test_alerts_with_default_thresholds(silver_u1: DataFrame, staged_u1: DataFra
     assert len(rows) == len(expected(1, "gold_order_alerts")["rows"])
     for row in rows:
         start = row["window_start"].strftime("%Y-%m-%d %H:%M:%S") if row["window_start"] else ""
-        assert row["alert_id"] == hashlib.sha256(f"{row['rule']}|{start}|{row['dimension']}".encode()).hexdigest()
+        assert (
+            row["alert_id"]
+            == hashlib.sha256(f"{row['rule']}|{start}|{row['dimension']}".encode()).hexdigest()
+        )
     messages = {r["rule"]: r["message"] for r in rows if r["rule"] != "payment_failure_rate"}
     assert messages == {
         "sla_breach": "order o-2 delivered in 97.98 h (SLA 72 h)",
@@ -34,11 +39,15 @@ def test_alerts_with_default_thresholds(silver_u1: DataFrame, staged_u1: DataFra
 
 
 def test_thresholds_come_from_configuration(silver_u1: DataFrame, staged_u1: DataFrame) -> None:
-    lenient = alerts.AlertThresholds(payment_failure_rate=0.5, silence_minutes=10_000, sla_hours=100, dq_drop_rate=0.7)
+    lenient = alerts.AlertThresholds(
+        payment_failure_rate=0.5, silence_minutes=10_000, sla_hours=100, dq_drop_rate=0.7
+    )
     assert _alerts(silver_u1, staged_u1, lenient).count() == 0
 
 
-def test_empty_silver_and_quarantine_raise_no_alert_and_no_error(silver_u1: DataFrame, staged_u1: DataFrame) -> None:
+def test_empty_silver_and_quarantine_raise_no_alert_and_no_error(
+    silver_u1: DataFrame, staged_u1: DataFrame
+) -> None:
     """At the very start of a run both tables are empty: 0 / 0 is no rate (ANSI would raise
     DIVIDE_BY_ZERO on a plain division), so no data-quality alert."""
     quarantine = silver.quarantine_events(staged_u1, silver_event_rules())

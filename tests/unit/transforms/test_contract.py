@@ -9,7 +9,12 @@ import pytest
 from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, StructType
 
 from orders_lakehouse.contract import bad_events
-from orders_lakehouse.contract.spark_schema import ContractError, load_contract, order_event_schema, spark_type
+from orders_lakehouse.contract.spark_schema import (
+    ContractError,
+    load_contract,
+    order_event_schema,
+    spark_type,
+)
 
 from transforms_support import FIXTURES
 
@@ -70,18 +75,29 @@ def _fixture_events() -> list[dict]:
     lines = []
     for name in ("update_1/0001-orders.jsonl", "update_1/0002-orders.jsonl"):
         lines += (FIXTURES / "landing" / name).read_text(encoding="utf-8").splitlines()
-    lines += (FIXTURES / "landing" / "update_2/0004-orders.jsonl").read_text(encoding="utf-8").splitlines()[:-1]
+    lines += (
+        (FIXTURES / "landing" / "update_2/0004-orders.jsonl").read_text(encoding="utf-8").splitlines()[:-1]
+    )
     return [json.loads(line) for line in lines]
 
 
 def test_valid_fixture_events_follow_the_contract_except_case_normalised_enums() -> None:
     validator = jsonschema.Draft202012Validator(load_contract())
-    rejected = {e["event_id"][-3:]: sorted(err.message for err in validator.iter_errors(e)) for e in _fixture_events()}
+    rejected = {
+        e["event_id"][-3:]: sorted(err.message for err in validator.iter_errors(e)) for e in _fixture_events()
+    }
     rejected = {k: v for k, v in rejected.items() if v}
-    # Silver normalises case (enums lower-case, UF upper-case): these pass the pipeline, not the strict schema.
+    # Silver normalises case (enums lower-case, UF upper-case): these pass the pipeline, not the strict
+    # schema.
     assert rejected == {
-        "201": ["'rj' is not one of ['AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA', 'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO']"],
-        "401": ["'DEBIT_CARD' is not one of ['pix', 'credit_card', 'debit_card', 'boleto']", "'STORE' is not one of ['app', 'web', 'marketplace', 'store']"],
+        "201": [
+            "'rj' is not one of ['AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', "
+            "'MG', 'PA', 'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO']"
+        ],
+        "401": [
+            "'DEBIT_CARD' is not one of ['pix', 'credit_card', 'debit_card', 'boleto']",
+            "'STORE' is not one of ['app', 'web', 'marketplace', 'store']",
+        ],
     }
 
 
@@ -105,13 +121,20 @@ def test_json_schema_alone_accepts_exactly_the_kinds_needing_pipeline_rules() ->
         if isinstance(event, dict) and validator.is_valid(event):
             accepted.append(kind)
     assert accepted == [
-        "huge_payload", "future_event_time", "absurd_amount", "totals_do_not_add_up", "invalid_cpf", "invalid_email",
+        "huge_payload",
+        "future_event_time",
+        "absurd_amount",
+        "totals_do_not_add_up",
+        "invalid_cpf",
+        "invalid_email",
         "invalid_promised_date",
     ]
 
 
 def test_render_unknown_kind_names_the_known_ones() -> None:
-    with pytest.raises(bad_events.UnknownBadEventKind, match="unknown bad event kind 'nope'; known: malformed_json, "):
+    with pytest.raises(
+        bad_events.UnknownBadEventKind, match="unknown bad event kind 'nope'; known: malformed_json, "
+    ):
         bad_events.render({}, "nope")
 
 

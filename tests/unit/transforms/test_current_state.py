@@ -15,12 +15,28 @@ from transforms_support import assert_table
 def test_order_changes_carry_only_what_each_event_knows(silver_u1: DataFrame) -> None:
     rows = (
         current_state.order_changes(silver_u1.filter(F.col("order_id") == "o-4"))
-        .select("status", "total", "payment_method", "created_at", "payment_failed_at", "cancelled_at", "cancel_reason")
+        .select(
+            "status",
+            "total",
+            "payment_method",
+            "created_at",
+            "payment_failed_at",
+            "cancelled_at",
+            "cancel_reason",
+        )
         .orderBy("event_time")
         .collect()
     )
     assert [tuple(r) for r in rows] == [
-        ("created", __import__("decimal").Decimal("64.80"), "debit_card", dt.datetime(2025, 3, 10, 10, 6, 0, 500000), None, None, None),
+        (
+            "created",
+            __import__("decimal").Decimal("64.80"),
+            "debit_card",
+            dt.datetime(2025, 3, 10, 10, 6, 0, 500000),
+            None,
+            None,
+            None,
+        ),
         ("payment_failed", None, "debit_card", None, dt.datetime(2025, 3, 10, 10, 7), None, None),
         ("cancelled", None, None, None, None, dt.datetime(2025, 3, 10, 10, 20), "payment_failed"),
     ]

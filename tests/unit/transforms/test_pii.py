@@ -11,9 +11,20 @@ from orders_lakehouse.transforms import pii
 
 
 def test_cpf_validity_and_mask(spark: SparkSession) -> None:
-    docs = ["529.982.247-25", "11144477735", "123.456.789-00", "111.111.111-11", "5299822472", "529982247-25", None]
+    docs = [
+        "529.982.247-25",
+        "11144477735",
+        "123.456.789-00",
+        "111.111.111-11",
+        "5299822472",
+        "529982247-25",
+        None,
+    ]
     df = spark.createDataFrame([(d,) for d in docs], "doc string")
-    got = [tuple(r) for r in df.select("doc", pii.cpf_is_valid(F.col("doc")), pii.mask_cpf(F.col("doc"))).collect()]
+    got = [
+        tuple(r)
+        for r in df.select("doc", pii.cpf_is_valid(F.col("doc")), pii.mask_cpf(F.col("doc"))).collect()
+    ]
     assert got == [
         ("529.982.247-25", True, "***.982.247-**"),
         ("11144477735", True, "***.444.777-**"),
@@ -27,7 +38,10 @@ def test_cpf_validity_and_mask(spark: SparkSession) -> None:
 
 def test_email_hash_is_salted_sha256_of_normalised_email(spark: SparkSession) -> None:
     df = spark.createDataFrame([(" Ana.Souza@Example.com ",), ("not-an-email",), (None,)], "email string")
-    got = [tuple(r) for r in df.select(pii.email_hash(F.col("email"), "s3"), pii.email_is_valid(F.col("email"))).collect()]
+    got = [
+        tuple(r)
+        for r in df.select(pii.email_hash(F.col("email"), "s3"), pii.email_is_valid(F.col("email"))).collect()
+    ]
     assert got == [
         (hashlib.sha256(b"s3ana.souza@example.com").hexdigest(), True),
         (hashlib.sha256(b"s3not-an-email").hexdigest(), False),

@@ -19,15 +19,21 @@ RULES = silver_event_rules()
 
 def _kafka_bronze(spark: SparkSession, payloads: list[bytes]) -> DataFrame:
     rows = [(p, "orders", 0, i, dt.datetime(2025, 3, 10)) for i, p in enumerate(payloads)]
-    raw = spark.createDataFrame(rows, "value binary, topic string, partition int, offset long, timestamp timestamp")
+    raw = spark.createDataFrame(
+        rows, "value binary, topic string, partition int, offset long, timestamp timestamp"
+    )
     return bronze.to_bronze(bronze.from_kafka(raw))
 
 
 def test_every_bad_kind_is_quarantined_with_exactly_its_catalog_rules(spark: SparkSession) -> None:
-    base = json.loads((FIXTURES / "landing" / "update_1" / "0001-orders.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    base = json.loads(
+        (FIXTURES / "landing" / "update_1" / "0001-orders.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    )
     kinds = bad_events.kinds()
     staged = silver.stage_events(_kafka_bronze(spark, [bad_events.render(base, k.kind) for k in kinds]), SALT)
-    got = {r["_kafka_offset"]: list(r["failed_rules"]) for r in silver.quarantine_events(staged, RULES).collect()}
+    got = {
+        r["_kafka_offset"]: list(r["failed_rules"]) for r in silver.quarantine_events(staged, RULES).collect()
+    }
     assert {kinds[i].kind: rules for i, rules in got.items()} == {k.kind: list(k.failed_rules) for k in kinds}
     assert silver.valid_events(staged, RULES).filter(all_pass(RULES)).count() == 0
 
@@ -45,15 +51,27 @@ def test_staged_types_and_pii(silver_u1: DataFrame) -> None:
         "subtotal:decimal(18,2),discount:decimal(18,2),shipping_amount:decimal(18,2),total:decimal(18,2),currency:string,"
     )
     assert "raw_payload" not in silver_u1.columns
-    row = silver_u1.filter(F.col("event_id").endswith("401")).select("event_type", "channel", "payment_method", "items", "customer_email_hash").first()
-    assert row["event_type"] == "order_created" and row["channel"] == "store" and row["payment_method"] == "debit_card"
-    assert [tuple(i) for i in row["items"]] == [("SKU-MUG", "Caneca", 2, __import__("decimal").Decimal("29.90"))]
+    row = (
+        silver_u1.filter(F.col("event_id").endswith("401"))
+        .select("event_type", "channel", "payment_method", "items", "customer_email_hash")
+        .first()
+    )
+    assert (
+        row["event_type"] == "order_created"
+        and row["channel"] == "store"
+        and row["payment_method"] == "debit_card"
+    )
+    assert [tuple(i) for i in row["items"]] == [
+        ("SKU-MUG", "Caneca", 2, __import__("decimal").Decimal("29.90"))
+    ]
     assert row["customer_email_hash"] is None
 
 
 def test_quarantine_of_the_fixture_holds_the_32_bad_lines_with_raw_payload(staged_u1: DataFrame) -> None:
     quarantine = silver.quarantine_events(staged_u1, RULES)
-    counts = quarantine.agg(F.count("*"), F.count_if(F.col("raw_payload").isNull()), F.count_if(F.size("failed_rules") == 0)).first()
+    counts = quarantine.agg(
+        F.count("*"), F.count_if(F.col("raw_payload").isNull()), F.count_if(F.size("failed_rules") == 0)
+    ).first()
     assert tuple(counts) == (32, 0, 0)
     # the inverted expectation keeps exactly the same rows
     candidates = silver.quarantine_candidates(staged_u1, RULES)
@@ -62,8 +80,14 @@ def test_quarantine_of_the_fixture_holds_the_32_bad_lines_with_raw_payload(stage
 
 
 def test_valid_events_dedups_only_valid_rows(spark: SparkSession) -> None:
-    good = {"event_id": "00000000-0000-4000-8000-000000000001", "event_type": "order_paid", "schema_version": 1,
-            "event_time": "2025-03-10T10:00:00Z", "order_id": "o", "customer": {"customer_id": "c"}}
+    good = {
+        "event_id": "00000000-0000-4000-8000-000000000001",
+        "event_type": "order_paid",
+        "schema_version": 1,
+        "event_time": "2025-03-10T10:00:00Z",
+        "order_id": "o",
+        "customer": {"customer_id": "c"},
+    }
     bad = {**good, "event_id": "bad-id"}
     payloads = [json.dumps(p).encode() for p in (good, good, bad, bad)]
     staged = silver.stage_events(_kafka_bronze(spark, payloads), SALT)
@@ -74,16 +98,28 @@ def test_valid_events_dedups_only_valid_rows(spark: SparkSession) -> None:
 def test_a_rule_that_evaluates_to_null_fails(spark: SparkSession) -> None:
     df = spark.createDataFrame([(None,), (1,), (0,)], "x int")
     rules = {"x_positive": "x > 0", "x_known": "x IS NOT NULL"}
-    got = [(r["x"], r["ok"], list(r["failed"])) for r in df.select("x", all_pass(rules).alias("ok"), failed_rule_names(rules).alias("failed")).collect()]
+    got = [
+        (r["x"], r["ok"], list(r["failed"]))
+        for r in df.select(
+            "x", all_pass(rules).alias("ok"), failed_rule_names(rules).alias("failed")
+        ).collect()
+    ]
     assert got == [(None, False, ["x_positive", "x_known"]), (1, True, []), (0, False, ["x_positive"])]
 
 
 def test_future_tolerance_comes_from_configuration(spark: SparkSession) -> None:
-    base = {"event_id": "00000000-0000-4000-8000-000000000001", "event_type": "order_paid", "schema_version": 1,
-            "order_id": "o", "customer": {"customer_id": "c"}}
+    base = {
+        "event_id": "00000000-0000-4000-8000-000000000001",
+        "event_type": "order_paid",
+        "schema_version": 1,
+        "order_id": "o",
+        "customer": {"customer_id": "c"},
+    }
     now = dt.datetime.now(dt.timezone.utc)
     soon = (now + dt.timedelta(seconds=120)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    staged = silver.stage_events(_kafka_bronze(spark, [json.dumps({**base, "event_time": soon}).encode()]), SALT)
+    staged = silver.stage_events(
+        _kafka_bronze(spark, [json.dumps({**base, "event_time": soon}).encode()]), SALT
+    )
     strict = failed_rule_names(silver_event_rules(future_tolerance_seconds=0))
     lenient = failed_rule_names(silver_event_rules(future_tolerance_seconds=3600))
     row = staged.select(strict.alias("strict"), lenient.alias("lenient")).first()

@@ -3,15 +3,11 @@ transforms in batch (session-scoped: computed once), and helpers to compare with
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import DateType, DecimalType, TimestampType
 
 from expected_tables import FIXTURES, expected, sorted_rows, table_rows  # noqa: F401 - re-exported
 from orders_lakehouse.transforms import bronze, silver
