@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from localdlt import storage
 from localdlt.errors import ConcurrentUpdateError, LocalDltError, PipelineDefinitionError
 from localdlt.results import FlowResult, UpdateResult
 
@@ -178,6 +179,7 @@ def _cmd_run(
     from localdlt.runner import run_update
 
     paths, conf, root = _resolve_pipeline(args, parser)
+    storage.check_free(storage.Layout(Path(args.storage).resolve()))  # fail fast: before starting Spark
     spark = spark or _session(args.master)
     stop = threading.Event()
     # SIGTERM (and Ctrl-C in continuous mode) stop the update cleanly: streams stop, views refresh.
