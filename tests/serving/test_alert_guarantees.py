@@ -75,7 +75,8 @@ def test_two_concurrent_deliverer_processes_send_each_alert_exactly_once(
 def test_retry_after_is_honoured_in_seconds_and_as_a_date(
     gold_storage: Path, http_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    now = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # the sink's clock, fixed: no timing involved
+    later = format_datetime(now + timedelta(seconds=30), usegmt=True)
     http_server.script("/hook", (429, None, {"Retry-After": "7"}), (503, None, {"Retry-After": later}))
     sleeps: list[float] = []
     with httpx.Client(timeout=5) as client:
@@ -87,13 +88,13 @@ def test_retry_after_is_honoured_in_seconds_and_as_a_date(
             backoff=0.5,
             backoff_max=2.0,
             sleep=sleeps.append,
+            clock=now.timestamp,
         )
         report = AlertDeliverer(
             LocalDeltaBackend(gold_storage), sink, DeliveryState(tmp_path / "s.sqlite")
         ).deliver_pending()
     assert report.delivered == IN_ORDER
-    assert sleeps[0] == 7.0
-    assert 28.0 <= sleeps[1] <= 30.0  # the HTTP date, not our backoff
+    assert sleeps == [7.0, 30.0]  # the server's seconds, then its HTTP date: not our backoff
     assert len(http_server.to("/hook")) == 5
 
 

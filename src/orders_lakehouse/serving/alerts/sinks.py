@@ -124,8 +124,10 @@ class _RetryingPoster:
         backoff_max: float,
         retry_after_max: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
+        self._clock = clock
         self._jitter = wait_random_exponential(multiplier=backoff, max=backoff_max)  # "full jitter"
         self._retry_after_max = retry_after_max
         self._retrying = Retrying(
@@ -170,7 +172,7 @@ class _RetryingPoster:
         if verdict == "delivered":
             return response
         if verdict == "retry":
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
             if retry_after is not None and retry_after > self._retry_after_max:
                 raise DeliveryFailedError(
                     f"HTTP {response.status_code}: the endpoint asks to wait {retry_after:.0f} s; "
@@ -206,7 +208,12 @@ class WebhookSink:
         self._secret = secret.encode()
         self._clock = clock
         self._poster = _RetryingPoster(
-            client, max_attempts=max_attempts, backoff=backoff, backoff_max=backoff_max, sleep=sleep
+            client,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            backoff_max=backoff_max,
+            sleep=sleep,
+            clock=clock,
         )
 
     def __repr__(self) -> str:  # never the URL: it may hold the hook's secret
