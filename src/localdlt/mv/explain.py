@@ -43,6 +43,9 @@ class Explanation:
             f"  when sources only receive appends: {self.on_appends.short}",
             f"  when sources have updates/deletes: {self.on_changes.short}",
         ]
+        if self.structural:
+            out.append("  blocking incremental refresh: "
+                       + "; ".join(dict.fromkeys(i.describe() for i in self.structural)))
         for technique, issues in self.blockers.items():
             if issues:
                 out.append(
