@@ -26,7 +26,9 @@ def sales_per_minute(events: DataFrame) -> DataFrame:
             "total",
         )
         .groupBy("minute", "channel", "state", "payment_method")
-        .agg(F.countDistinct("order_id").alias("orders"), F.sum("total").cast("decimal(18,2)").alias("revenue"))
+        .agg(
+            F.countDistinct("order_id").alias("orders"), F.sum("total").cast("decimal(18,2)").alias("revenue")
+        )
         .withColumn("avg_ticket", F.round(F.col("revenue") / F.col("orders"), 2).cast("decimal(18,2)"))
     )
 
@@ -34,22 +36,22 @@ def sales_per_minute(events: DataFrame) -> DataFrame:
 def payment_health(events: DataFrame) -> DataFrame:
     """Approvals (``order_paid``) and failures (``order_payment_failed``) per payment method per
     5-minute event-time window, with ``approval_rate`` = approved / (approved + failed)."""
-    payments = events.filter(F.col("status").isin("paid", "payment_failed"))
+    # Grouped by the window's start and end columns (not the window struct) so the keys are
+    # output columns: the view is then maintained by merging counts (GROUP_AGGREGATE).
     window = F.window("event_time", PAYMENT_WINDOW)
+    payments = events.filter(F.col("status").isin("paid", "payment_failed")).select(
+        window.start.alias("window_start"),
+        window.end.alias("window_end"),
+        F.coalesce("payment_method", F.lit(UNKNOWN)).alias("payment_method"),
+        "status",
+    )
     return (
-        payments.groupBy(window.alias("w"), F.coalesce("payment_method", F.lit(UNKNOWN)).alias("payment_method"))
+        payments.groupBy("window_start", "window_end", "payment_method")
         .agg(
             F.expr("count(*) FILTER (WHERE status = 'paid')").alias("approved"),
             F.expr("count(*) FILTER (WHERE status = 'payment_failed')").alias("failed"),
         )
-        .select(
-            F.col("w.start").alias("window_start"),
-            F.col("w.end").alias("window_end"),
-            "payment_method",
-            "approved",
-            "failed",
-            F.round(F.col("approved") / (F.col("approved") + F.col("failed")), 4).alias("approval_rate"),
-        )
+        .withColumn("approval_rate", F.round(F.col("approved") / (F.col("approved") + F.col("failed")), 4))
     )
 
 
@@ -60,7 +62,9 @@ def status_funnel(events: DataFrame) -> DataFrame:
         [(s, i + 1) for i, s in enumerate(STATUSES)], "stage string, stage_order int"
     )
     reached = events.groupBy(F.col("status").alias("stage")).agg(F.countDistinct("order_id").alias("orders"))
-    created = events.filter(F.col("status") == "created").select(F.countDistinct("order_id").alias("created_orders"))
+    created = events.filter(F.col("status") == "created").select(
+        F.countDistinct("order_id").alias("created_orders")
+    )
     return (
         stages.join(reached, "stage", "left")
         .crossJoin(created)
@@ -82,7 +86,8 @@ def fulfillment_sla(fact_orders: DataFrame, sla_hours: int) -> DataFrame:
     delivered = fact_orders.filter(F.col("delivered_at").isNotNull() & F.col("created_at").isNotNull())
     hours = F.col("delivery_hours").cast("double")
     return delivered.groupBy(
-        F.to_date("delivered_at").alias("delivery_date"), F.coalesce("carrier", F.lit(UNKNOWN)).alias("carrier")
+        F.to_date("delivered_at").alias("delivery_date"),
+        F.coalesce("carrier", F.lit(UNKNOWN)).alias("carrier"),
     ).agg(
         F.count("*").alias("delivered_orders"),
         F.round(F.percentile(hours, F.lit(0.5)), 2).alias("p50_hours"),
