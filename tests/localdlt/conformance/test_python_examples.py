@@ -227,3 +227,22 @@ def test_event_hubs_example_plans_with_unshaded_jaas_and_documented_options(spar
         "kafka.security.protocol": "SASL_SSL", "kafka.sasl.mechanism": "PLAIN", "maxOffsetsPerTrigger": "50000",
         "startingOffsets": "latest"}
 
+
+
+def test_spark_sql_reads_pipeline_datasets_and_records_edges(spark, tmp_path: Path, landing, rows: Rows) -> None:
+    folder = landing("sql_orders", "1.json", [
+        {"order_id": 1, "customer": "ann", "amount": 150.0}, {"order_id": 2, "customer": "bob", "amount": 20.0},
+        {"order_id": 3, "customer": "ann", "amount": 100.0}, {"order_id": 4, "customer": "cid", "amount": 300.0},
+    ])
+    conf = {"conformance.orders_path": str(folder)}
+    graph = load_and_plan([EXAMPLES / "spark_sql"], spark=spark, configuration=conf).graph
+    assert graph.edges() == [("big_orders", "big_order_totals"), ("orders_clean", "big_order_totals"),
+                             ("orders_raw", "big_orders"), ("orders_raw", "orders_clean")]
+    assert graph.flows["orders_clean"].streaming and not graph.flows["big_order_totals"].streaming
+    storage = tmp_path / "storage"
+    result = run_update([EXAMPLES / "spark_sql"], storage, spark=spark, configuration=conf)
+    assert result.status == "COMPLETED", result.failed_flows()
+    assert rows(storage / "tables" / "orders_clean", "order_id", "customer") == [
+        (1, "ANN"), (2, "BOB"), (3, "ANN"), (4, "CID")]
+    assert rows(storage / "tables" / "big_order_totals", "customer", "total") == [("ann", 250.0), ("cid", 300.0)]
+    assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("orders")]
