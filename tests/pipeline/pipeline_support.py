@@ -1,11 +1,17 @@
 """Fixtures of the orders pipeline tests: one storage folder driven through three updates
-(update 1, update 2 with a new file, full refresh), run in-process with localdlt."""
+(update 1, update 2 with a new file, full refresh), run in-process with localdlt.
+
+Each update is a session-scoped fixture that depends on the one before and captures, right after
+its update, everything the tests assert (table rows and schemas, counts, event-log metrics) in a
+:class:`Stage`. A test asks for the stage it checks, so it passes alone, in any order, and never
+sees a later update's tables."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +21,17 @@ import pytest
 from expected_tables import sorted_rows, table_rows
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DateType, DecimalType, TimestampType
+from pyspark.sql.types import StructType
+
+from localdlt.results import UpdateResult
+from localdlt.runner import run_update
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 PIPELINE = REPO / "pipelines" / "orders"
 SALT_ENV = "LOCALDLT_SECRET_ORDERS_PII_SALT"
 SALT = "test-salt"
+COUNTED = ("bronze_order_events", "silver_order_events_quarantine")  # tables the tests count
 
 
 @dataclass
@@ -48,10 +58,8 @@ class PipelineRun:
             stamp = 1_700_000_000 + int(source.name[:4])  # file order = name order
             os.utime(target, (stamp, stamp))
 
-    def update(self, **kwargs: Any):
+    def update(self, **kwargs: Any) -> UpdateResult:
         """One pipeline update (in-process, same SparkSession)."""
-        from localdlt.runner import run_update
-
         return run_update(
             [PIPELINE], self.storage, spark=self.spark,
             configuration={"orders.source": "files", "orders.landing_path": str(self.landing)}, **kwargs,
@@ -63,13 +71,21 @@ class PipelineRun:
     def expectations(self, update_id: str) -> dict[tuple[str, str], tuple[int, int]]:
         """``{(dataset, expectation): (passed, failed)}`` summed over the update's flow_progress events."""
         events = self.spark.read.format("delta").load(str(self.storage / "system" / "events"))
-        exploded = events.filter((F.col("event_type") == "flow_progress") & (F.col("origin.update_id") == update_id)).select(
-            F.explode(F.from_json(
-                F.get_json_object("details", "$.flow_progress.data_quality.expectations"),
-                "array<struct<name:string,dataset:string,passed_records:bigint,failed_records:bigint>>",
-            )).alias("e")
+        exploded = events.filter(
+            (F.col("event_type") == "flow_progress") & (F.col("origin.update_id") == update_id)
+        ).select(
+            F.explode(
+                F.from_json(
+                    F.get_json_object("details", "$.flow_progress.data_quality.expectations"),
+                    "array<struct<name:string,dataset:string,passed_records:bigint,failed_records:bigint>>",
+                )
+            ).alias("e")
         )
-        rows = exploded.groupBy("e.dataset", "e.name").agg(F.sum("e.passed_records"), F.sum("e.failed_records")).collect()
+        rows = (
+            exploded.groupBy("e.dataset", "e.name")
+            .agg(F.sum("e.passed_records"), F.sum("e.failed_records"))
+            .collect()
+        )
         return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
 
     def dropped(self, update_id: str) -> dict[str, int]:
@@ -77,15 +93,78 @@ class PipelineRun:
         events = self.spark.read.format("delta").load(str(self.storage / "system" / "events"))
         rows = (
             events.filter((F.col("event_type") == "flow_progress") & (F.col("origin.update_id") == update_id))
-            .select("origin.flow_name", F.get_json_object("details", "$.flow_progress.data_quality.dropped_records").cast("bigint").alias("d"))
-            .groupBy("flow_name").agg(F.sum("d")).collect()
+            .select(
+                "origin.flow_name",
+                F.get_json_object("details", "$.flow_progress.data_quality.dropped_records")
+                .cast("bigint")
+                .alias("d"),
+            )
+            .groupBy("flow_name")
+            .agg(F.sum("d"))
+            .collect()
         )
         return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
+    def capture(self, result: UpdateResult) -> Stage:
+        """What the tests assert about the storage right after ``result``'s update."""
+        failed = {f.name: f.error for f in result.failed_flows()}
+        assert result.status == "COMPLETED" and not failed, failed
+        names = sorted(p.name for p in (self.storage / "tables").iterdir())
+        quarantine = self.table("silver_order_events_quarantine")
+        return Stage(
+            result=result,
+            rows={
+                name: table_rows(self.table(name), spec["columns"], spec["key"])
+                for name, spec in expected_tables(1).items()
+            },
+            counts={name: self.table(name).count() for name in COUNTED},
+            schemas={name: self.table(name).schema for name in names},
+            event_log_schema=self.spark.read.format("delta")
+            .load(str(self.storage / "system" / "events"))
+            .schema,
+            quarantined_rules=Counter(
+                tuple(r["failed_rules"]) for r in quarantine.select("failed_rules").collect()
+            ),
+            quarantined_without_payload=quarantine.filter(F.col("raw_payload").isNull()).count(),
+            expectations=self.expectations(result.update_id),
+            dropped=self.dropped(result.update_id),
+        )
 
-@pytest.fixture(scope="module")
+
+@dataclass(frozen=True)
+class Stage:
+    """The storage right after one update: its result, and what the tests compare."""
+
+    result: UpdateResult
+    rows: dict[str, list[list[Any]]]  # every table of fixtures/expected: its columns, sorted by its key
+    counts: dict[str, int]  # rows of the COUNTED tables
+    schemas: dict[str, StructType]  # schema of every table written
+    event_log_schema: StructType
+    quarantined_rules: Counter  # failed_rules of the quarantine rows
+    quarantined_without_payload: int
+    expectations: dict[tuple[str, str], tuple[int, int]]  # (dataset, rule) -> (passed, failed)
+    dropped: dict[str, int]  # flow -> dropped records
+
+    def assert_tables(self, update: int) -> None:
+        """Every expected table of ``update`` held exactly its expected rows."""
+        mismatches = {}
+        for name, spec in expected_tables(update).items():
+            want = sorted_rows(spec["rows"], [spec["columns"].index(k) for k in spec["key"]])
+            if self.rows[name] != want:
+                mismatches[name] = {"got": self.rows[name], "want": want}
+        assert not mismatches, json.dumps(mismatches, indent=1, default=str)[:20000]
+
+
+def expected_tables(update: int) -> dict[str, dict[str, Any]]:
+    """Every ``fixtures/expected/update_<n>/<table>.json`` by table name (updates 1 and 2 have the
+    same tables, columns and keys)."""
+    folder = FIXTURES / "expected" / f"update_{update}"
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+
+
+@pytest.fixture(scope="session")
 def pipeline_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
-    """A fresh storage folder; the PII salt secret set for the module."""
+    """A fresh storage folder for the three updates; the PII salt secret set meanwhile."""
     previous = os.environ.get(SALT_ENV)
     os.environ[SALT_ENV] = SALT
     yield PipelineRun(spark, tmp_path_factory.mktemp("orders-pipeline"))
@@ -95,19 +174,21 @@ def pipeline_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
         os.environ[SALT_ENV] = previous
 
 
-def expected_tables(update: int) -> dict[str, dict[str, Any]]:
-    """Every ``fixtures/expected/update_<n>/<table>.json`` by table name."""
-    folder = FIXTURES / "expected" / f"update_{update}"
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+@pytest.fixture(scope="session")
+def update_1(pipeline_run: PipelineRun) -> Stage:
+    """The first update over fixtures/landing/update_1."""
+    pipeline_run.land(1)
+    return pipeline_run.capture(pipeline_run.update())
 
 
-def assert_tables(run: PipelineRun, update: int) -> None:
-    """Every expected table of ``update`` holds exactly its expected rows."""
-    mismatches = {}
-    for name, spec in expected_tables(update).items():
-        index = [spec["columns"].index(k) for k in spec["key"]]
-        got = table_rows(run.table(name), spec["columns"], spec["key"])
-        want = sorted_rows(spec["rows"], index)
-        if got != want:
-            mismatches[name] = {"got": got, "want": want}
-    assert not mismatches, json.dumps(mismatches, indent=1, default=str)[:20000]
+@pytest.fixture(scope="session")
+def update_2(pipeline_run: PipelineRun, update_1: Stage) -> Stage:
+    """The incremental second update after fixtures/landing/update_2 landed."""
+    pipeline_run.land(2)
+    return pipeline_run.capture(pipeline_run.update())
+
+
+@pytest.fixture(scope="session")
+def full_refresh(pipeline_run: PipelineRun, update_2: Stage) -> Stage:
+    """A full refresh over both landing folders."""
+    return pipeline_run.capture(pipeline_run.update(full_refresh=True))
