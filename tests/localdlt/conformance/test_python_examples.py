@@ -246,3 +246,22 @@ def test_spark_sql_reads_pipeline_datasets_and_records_edges(spark, tmp_path: Pa
         (1, "ANN"), (2, "BOB"), (3, "ANN"), (4, "CID")]
     assert rows(storage / "tables" / "big_order_totals", "customer", "total") == [("ann", 250.0), ("cid", 300.0)]
     assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("orders")]
+
+
+def test_cluster_by_gives_a_liquid_clustered_delta_table(spark, tmp_path: Path, landing, rows: Rows) -> None:
+    folder = landing("clustered", "1.json", [
+        {"order_id": 1, "customer": "ann", "order_date": "2026-01-02"},
+        {"order_id": 2, "customer": "bob", "order_date": "2026-01-03"},
+    ])
+    storage = tmp_path / "storage"
+    conf = {"conformance.orders_path": str(folder)}
+    result = run_update([EXAMPLES / "clustering"], storage, spark=spark, configuration=conf)
+    assert result.status == "COMPLETED", result.failed_flows()
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{storage / 'tables' / 'orders_clustered'}`").first()
+    assert list(detail["clusteringColumns"]) == ["customer", "order_date"]
+    assert rows(storage / "tables" / "orders_clustered", "order_id", "customer") == [(1, "ann"), (2, "bob")]
+    # cluster_by_auto has no open-source counterpart: recorded on the dataset, the table unclustered.
+    auto = spark.sql(f"DESCRIBE DETAIL delta.`{storage / 'tables' / 'orders_auto'}`").first()
+    assert list(auto["clusteringColumns"]) == []
+    loaded = load_and_plan([EXAMPLES / "clustering"], spark=spark, configuration=conf)
+    assert loaded.registry.datasets["orders_auto"].extra["cluster_by_auto"] is True
