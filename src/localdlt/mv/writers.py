@@ -31,6 +31,9 @@ def replace_keys(
     ``keys`` has the key columns under the target's names; with no key column the whole table is
     replaced (a global aggregate).
     """
+    # Materialised first: rows rebuilt by plan surgery reuse the query's attribute ids, which a
+    # union with the markers would duplicate (Spark's CombineUnions then rejects the plan).
+    rows = rows.localCheckpoint()
     columns = [f.name for f in rows.schema.fields]
     markers = keys.select(*[F.col(c) for c in key_columns], F.lit("D").alias(OP))
     if not key_columns:
