@@ -265,3 +265,26 @@ def test_cluster_by_gives_a_liquid_clustered_delta_table(spark, tmp_path: Path, 
     assert list(auto["clusteringColumns"]) == []
     loaded = load_and_plan([EXAMPLES / "clustering"], spark=spark, configuration=conf)
     assert loaded.registry.datasets["orders_auto"].extra["cluster_by_auto"] is True
+
+
+def test_expectations_warn_drop_all_and_keyword_spelling(spark, tmp_path: Path, landing, rows: Rows) -> None:
+    folder = landing("clicks", "1.json", [
+        {"timestamp": "2020-01-01T00:00:00", "current_page_id": 1, "current_page_title": "Home", "count": 5},
+        {"timestamp": "2010-01-01T00:00:00", "current_page_id": 2, "current_page_title": "Cart", "count": 3},
+        {"timestamp": "2021-06-01T00:00:00", "current_page_id": None, "current_page_title": "X", "count": 0},
+        {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
+    ])
+    storage = tmp_path / "storage"
+    result = run_update([EXAMPLES / "expectations"], storage, spark=spark,
+                        configuration={"conformance.clickstream_path": str(folder)})
+    assert result.status == "COMPLETED", result.failed_flows()
+    tables = storage / "tables"
+    # NULL fails a rule (row 4 fails "valid timestamp"); drop counts distinct rows.
+    assert _metrics(result, "clickstream_clean") == {"valid timestamp": (2, 2), "valid_current_page": (2, 2)}
+    assert result.flows["clickstream_clean"].dropped_records == 2
+    assert rows(tables / "clickstream_clean", "current_page_id") == [(1,), (2,)]
+    assert _metrics(result, "clickstream_all_rules") == {"valid_count": (3, 1), "valid_current_page": (2, 2)}
+    assert rows(tables / "clickstream_all_rules", "current_page_id") == [(1,), (2,), (4,), (None,)]
+    assert _metrics(result, "clickstream_counted") == {"valid_count": (3, 1)}
+    assert rows(tables / "clickstream_counted", "current_page_id") == [(1,), (2,), (4,)]
+    assert rows(tables / "clickstream_counted", "count") == [(3,), (5,), (7,)]
