@@ -33,9 +33,21 @@ _KINDS = {"posonlyargs": "POSITIONAL_ONLY", "args": "POSITIONAL_OR_KEYWORD", "kw
 def download_wheel(version: str, into: Path) -> Path:
     """``pip download`` the wheel of ``databricks-dlt==version`` (no dependencies) into ``into``."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--dest", str(into),
-         f"{PACKAGE}=={version}"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--dest",
+            str(into),
+            f"{PACKAGE}=={version}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     wheels = sorted(into.glob("databricks_dlt-*.whl"))
     if len(wheels) != 1:
@@ -46,8 +58,9 @@ def download_wheel(version: str, into: Path) -> Path:
 def _parameters(node: ast.FunctionDef) -> list[dict[str, Any]]:
     args = node.args
     positional = [*args.posonlyargs, *args.args]
-    defaults: dict[str, ast.expr] = dict(zip([a.arg for a in positional][len(positional) - len(args.defaults):],
-                                             args.defaults))
+    defaults: dict[str, ast.expr] = dict(
+        zip([a.arg for a in positional][len(positional) - len(args.defaults) :], args.defaults)
+    )
     defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
     params: list[dict[str, Any]] = []
     for group in ("posonlyargs", "args"):
@@ -81,12 +94,18 @@ def _aliases(tree: ast.Module) -> dict[str, dict[str, Any]]:
     """``name = other`` and ``name = deprecation_warn(replacement_func=other, ...)`` at module level."""
     found: dict[str, dict[str, Any]] = {}
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        if not (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
             continue
         name, value = node.targets[0].id, node.value
         if isinstance(value, ast.Name):
             found[name] = {"alias_of": value.id, "deprecated": False}
-        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "deprecation_warn":
+        elif (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "deprecation_warn"
+        ):
             keywords = {k.arg: k.value for k in value.keywords}
             target = keywords.get("replacement_func")
             if isinstance(target, ast.Name):
@@ -96,7 +115,9 @@ def _aliases(tree: ast.Module) -> dict[str, dict[str, Any]]:
 
 def _all(tree: ast.Module) -> list[str] | None:
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
             return [ast.literal_eval(element) for element in node.value.elts]  # type: ignore[attr-defined]
     return None
 
@@ -121,7 +142,9 @@ def signatures_of(wheel: Path, version: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Download, read, write; prints the output path."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default="0.3.0", help="databricks-dlt version (default 0.3.0, the newest)")
+    parser.add_argument(
+        "--version", default="0.3.0", help="databricks-dlt version (default 0.3.0, the newest)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dlt-signatures-") as tmp:

@@ -104,9 +104,7 @@ def _extra(**kwargs: Any) -> dict[str, Any]:
     return {key: value for key, value in kwargs.items() if value not in (None, False)}
 
 
-def _dataset_decorator(
-    query_function: QueryFunction | None, make: Callable[[QueryFunction], None]
-) -> Any:
+def _dataset_decorator(query_function: QueryFunction | None, make: Callable[[QueryFunction], None]) -> Any:
     """Support ``@dec``, ``@dec()`` and ``@dec(name=...)``; return the function unchanged."""
 
     def apply(func: QueryFunction) -> QueryFunction:
@@ -164,11 +162,24 @@ def table(
     ``row_filter``, ``temporary``, ``private``, ``path`` are recorded only.
     """
     return _table_like(
-        DatasetKind.TABLE, query_function, name=name, comment=comment, spark_conf=spark_conf,
-        table_properties=table_properties, path=path, partition_cols=partition_cols, schema=schema,
+        DatasetKind.TABLE,
+        query_function,
+        name=name,
+        comment=comment,
+        spark_conf=spark_conf,
+        table_properties=table_properties,
+        path=path,
+        partition_cols=partition_cols,
+        schema=schema,
         cluster_by=cluster_by,
-        extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
-                     temporary=temporary, private=private, path=path),
+        extra=_extra(
+            cluster_by_auto=cluster_by_auto,
+            cluster_by=cluster_by,
+            row_filter=row_filter,
+            temporary=temporary,
+            private=private,
+            path=path,
+        ),
     )
 
 
@@ -190,10 +201,24 @@ def materialized_view(
 ) -> Any:
     """Define a materialized view (batch query, recomputed on every update)."""
     return _table_like(
-        DatasetKind.MATERIALIZED_VIEW, query_function, name=name, comment=comment, spark_conf=spark_conf,
-        table_properties=table_properties, path=path, partition_cols=partition_cols, schema=schema,
-        cluster_by=cluster_by, extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
-                     private=private, path=path, refresh_policy=refresh_policy),
+        DatasetKind.MATERIALIZED_VIEW,
+        query_function,
+        name=name,
+        comment=comment,
+        spark_conf=spark_conf,
+        table_properties=table_properties,
+        path=path,
+        partition_cols=partition_cols,
+        schema=schema,
+        cluster_by=cluster_by,
+        extra=_extra(
+            cluster_by_auto=cluster_by_auto,
+            cluster_by=cluster_by,
+            row_filter=row_filter,
+            private=private,
+            path=path,
+            refresh_policy=refresh_policy,
+        ),
     )
 
 
@@ -221,9 +246,18 @@ def _table_like(
     def make(func: QueryFunction) -> None:
         location = _location_of(func)
         dataset = Dataset(
-            name=name or func.__name__, kind=kind, location=location, comment=comment,
-            table_properties=props, partition_cols=cols, schema=schema, path=path, spark_conf=conf,
-            expectations=_pending_expectations(func), cluster_by=clustering, extra=extra,
+            name=name or func.__name__,
+            kind=kind,
+            location=location,
+            comment=comment,
+            table_properties=props,
+            partition_cols=cols,
+            schema=schema,
+            path=path,
+            spark_conf=conf,
+            expectations=_pending_expectations(func),
+            cluster_by=clustering,
+            extra=extra,
         )
         _register_with_flow(dataset, func, conf)
 
@@ -243,8 +277,12 @@ def view(
 
     def make(func: QueryFunction) -> None:
         dataset = Dataset(
-            name=name or func.__name__, kind=DatasetKind.VIEW, location=_location_of(func),
-            comment=comment, spark_conf=conf, expectations=_pending_expectations(func),
+            name=name or func.__name__,
+            kind=DatasetKind.VIEW,
+            location=_location_of(func),
+            comment=comment,
+            spark_conf=conf,
+            expectations=_pending_expectations(func),
         )
         _register_with_flow(dataset, func, conf)
 
@@ -281,13 +319,26 @@ def create_streaming_table(
             expectations.append(Expectation(rule_name, constraint, action))
     active_registry().register_dataset(
         Dataset(
-            name=name, kind=DatasetKind.STREAMING_TABLE, location=_caller_location(), comment=comment,
-            table_properties={k: str(v) for k, v in _check_dict(table_properties, "table_properties").items()},
-            partition_cols=_check_list(partition_cols, "partition_cols"), schema=schema, path=path,
-            spark_conf=_check_dict(spark_conf, "spark_conf"), expectations=tuple(expectations),
+            name=name,
+            kind=DatasetKind.STREAMING_TABLE,
+            location=_caller_location(),
+            comment=comment,
+            table_properties={
+                k: str(v) for k, v in _check_dict(table_properties, "table_properties").items()
+            },
+            partition_cols=_check_list(partition_cols, "partition_cols"),
+            schema=schema,
+            path=path,
+            spark_conf=_check_dict(spark_conf, "spark_conf"),
+            expectations=tuple(expectations),
             cluster_by=_check_list(cluster_by, "cluster_by"),
-            extra=_extra(cluster_by_auto=cluster_by_auto, cluster_by=cluster_by, row_filter=row_filter,
-                         private=private, path=path),
+            extra=_extra(
+                cluster_by_auto=cluster_by_auto,
+                cluster_by=cluster_by,
+                row_filter=row_filter,
+                private=private,
+                path=path,
+            ),
         )
     )
 
@@ -308,8 +359,14 @@ def append_flow(
     def apply(func: QueryFunction) -> QueryFunction:
         active_registry().register_flow(
             Flow(
-                name=name or func.__name__, target=target, query_function=func, location=_location_of(func),
-                expectations=_pending_expectations(func), once=bool(once), spark_conf=conf, comment=comment,
+                name=name or func.__name__,
+                target=target,
+                query_function=func,
+                location=_location_of(func),
+                expectations=_pending_expectations(func),
+                once=bool(once),
+                spark_conf=conf,
+                comment=comment,
                 implicit=False,
             )
         )
@@ -334,14 +391,17 @@ def _one(name: str, inv: Any, action: ExpectationAction) -> Callable[[QueryFunct
     if inv is None:
         raise InvalidArgumentError(
             "argument 'inv' must be a SQL boolean expression or a Column",
-            params={"argument": "inv"}, location=_caller_location(),
+            params={"argument": "inv"},
+            location=_caller_location(),
         )
     return _expectation_decorator([Expectation(name, inv, action)])
 
 
 def _all(expectations: dict[str, Any], action: ExpectationAction) -> Callable[[QueryFunction], QueryFunction]:
     rules = _check_dict(expectations, "expectations")
-    return _expectation_decorator([Expectation(name, constraint, action) for name, constraint in rules.items()])
+    return _expectation_decorator(
+        [Expectation(name, constraint, action) for name, constraint in rules.items()]
+    )
 
 
 def expect(name: str, inv: Any) -> Callable[[QueryFunction], QueryFunction]:
@@ -389,7 +449,8 @@ def _read(name: str, *, streaming: bool) -> Any:
     if resolver is None:
         raise InvalidArgumentError(
             f"dlt.read{'_stream' if streaming else ''}('{name}') can only be called inside a query function",
-            params={"argument": "name", "dataset": name}, location=_caller_location(),
+            params={"argument": "name", "dataset": name},
+            location=_caller_location(),
         )
     result = resolver.read_dataset(strip_live(name), streaming=streaming, explicit=True)
     if result is None:  # pragma: no cover - explicit reads always resolve or raise
@@ -416,11 +477,17 @@ def create_sink(name: str, format: str, options: dict[str, str] | None = None) -
     if format == "delta" and "path" not in opts and "tableName" not in opts:
         raise InvalidArgumentError(
             "argument 'options' of a delta sink needs 'path' or 'tableName'",
-            params={"argument": "options", "sink": name}, location=_caller_location(),
+            params={"argument": "options", "sink": name},
+            location=_caller_location(),
         )
     active_registry().register_dataset(
-        Dataset(name=name, kind=DatasetKind.SINK, location=_caller_location(), sink_format=format,
-                sink_options=opts)
+        Dataset(
+            name=name,
+            kind=DatasetKind.SINK,
+            location=_caller_location(),
+            sink_format=format,
+            sink_options=opts,
+        )
     )
 
 
@@ -432,8 +499,10 @@ def _deprecated(replacement: Callable[..., Any], old_name: str) -> Callable[...,
 
     @functools.wraps(replacement)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        warnings.warn(f"Function {old_name} has been deprecated. Please use {replacement.__name__} instead.",
-                      stacklevel=2)
+        warnings.warn(
+            f"Function {old_name} has been deprecated. Please use {replacement.__name__} instead.",
+            stacklevel=2,
+        )
         return replacement(*args, **kwargs)
 
     wrapper.__name__ = old_name
@@ -467,18 +536,24 @@ def on_event_hook(
         raise InvalidArgumentError(
             "argument 'max_allowable_consecutive_failures' must be an int >= 0 or None, "
             f"got {max_allowable_consecutive_failures!r}",
-            params={"argument": "max_allowable_consecutive_failures"}, location=_caller_location(),
+            params={"argument": "max_allowable_consecutive_failures"},
+            location=_caller_location(),
         )
 
     def apply(func: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
         if not callable(func):
             raise InvalidArgumentError(
                 "@on_event_hook must decorate a function taking one argument (the event)",
-                params={"argument": "user_event_hook_fn"}, location=_caller_location(),
+                params={"argument": "user_event_hook_fn"},
+                location=_caller_location(),
             )
         active_registry().register_hook(
-            EventHook(name=func.__name__, function=func, max_allowable_consecutive_failures=(
-                max_allowable_consecutive_failures), location=_location_of(func))
+            EventHook(
+                name=func.__name__,
+                function=func,
+                max_allowable_consecutive_failures=(max_allowable_consecutive_failures),
+                location=_location_of(func),
+            )
         )
         return func
 
@@ -487,7 +562,9 @@ def on_event_hook(
     return apply
 
 
-def foreach_batch_sink(batch_handler: Callable[[Any, int], Any] | None = None, name: str | None = None) -> Any:
+def foreach_batch_sink(
+    batch_handler: Callable[[Any, int], Any] | None = None, name: str | None = None
+) -> Any:
     """Define a ForEachBatch sink: ``batch_handler(df, batch_id)`` is called with every micro-batch
     of the append flows that target the sink (``name``, default the handler's name). ``batch_id``
     0 is the start of the stream or of a full refresh; the handler owns what it writes."""
@@ -497,11 +574,17 @@ def foreach_batch_sink(batch_handler: Callable[[Any, int], Any] | None = None, n
         if not callable(func):
             raise InvalidArgumentError(
                 "@foreach_batch_sink must decorate a function (df, batch_id)",
-                params={"argument": "batch_handler"}, location=_caller_location(),
+                params={"argument": "batch_handler"},
+                location=_caller_location(),
             )
         active_registry().register_dataset(
-            Dataset(name=name or func.__name__, kind=DatasetKind.SINK, location=_location_of(func),
-                    sink_format=FOREACH_BATCH_FORMAT, sink_handler=func)
+            Dataset(
+                name=name or func.__name__,
+                kind=DatasetKind.SINK,
+                location=_location_of(func),
+                sink_format=FOREACH_BATCH_FORMAT,
+                sink_handler=func,
+            )
         )
         return func
 

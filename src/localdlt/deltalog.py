@@ -28,14 +28,17 @@ def _actions(table: Path, version: int) -> list[dict[str, Any]]:
         return []
 
 
-def find_commit(table: Path, after: int, *, app_id: str | None = None, txn_version: int | None = None) -> dict[str, Any] | None:
+def find_commit(
+    table: Path, after: int, *, app_id: str | None = None, txn_version: int | None = None
+) -> dict[str, Any] | None:
     """The ``commitInfo`` of the first commit newer than ``after`` that carries ``txn``
     ``(app_id, txn_version)`` (any newer commit when ``app_id`` is None); None when the write was
     skipped (Delta had already committed that transaction)."""
     for version in range(after + 1, latest_version(table) + 1):
         actions = _actions(table, version)
         if app_id is not None and not any(
-            a.get("txn", {}).get("appId") == app_id and a["txn"].get("version") == txn_version for a in actions
+            a.get("txn", {}).get("appId") == app_id and a["txn"].get("version") == txn_version
+            for a in actions
         ):
             continue
         return next((a["commitInfo"] for a in actions if "commitInfo" in a), {})

@@ -78,22 +78,42 @@ class HookDispatcher:
             state.consecutive_failures += 1
             log.warning("event hook %s failed on event %s: %s", hook.name, event.get("id"), exc)
             self._emit(
-                HOOK_PROGRESS, f"Event hook '{hook.name}' failed: {type(exc).__name__}: {exc}",
-                {HOOK_PROGRESS: {"name": hook.name, "status": "FAILED", "event_id": event.get("id"),
-                                 "consecutive_failures": state.consecutive_failures}},
+                HOOK_PROGRESS,
+                f"Event hook '{hook.name}' failed: {type(exc).__name__}: {exc}",
+                {
+                    HOOK_PROGRESS: {
+                        "name": hook.name,
+                        "status": "FAILED",
+                        "event_id": event.get("id"),
+                        "consecutive_failures": state.consecutive_failures,
+                    }
+                },
                 level="WARN",
-                error={"exceptions": [{"class_name": type(exc).__name__, "message": str(exc),
-                                       "stack": traceback.format_exception_only(exc)}]},
+                error={
+                    "exceptions": [
+                        {
+                            "class_name": type(exc).__name__,
+                            "message": str(exc),
+                            "stack": traceback.format_exception_only(exc),
+                        }
+                    ]
+                },
             )
             limit = hook.max_allowable_consecutive_failures
             if limit is not None and state.consecutive_failures > limit:
                 state.disabled = True
                 self._emit(
                     HOOK_PROGRESS,
-                    f"Event hook '{hook.name}' disabled after {state.consecutive_failures} consecutive failures "
+                    f"Event hook '{hook.name}' disabled after {state.consecutive_failures} "
+                    "consecutive failures "
                     f"(max_allowable_consecutive_failures={limit}).",
-                    {HOOK_PROGRESS: {"name": hook.name, "status": "DISABLED",
-                                     "consecutive_failures": state.consecutive_failures}},
+                    {
+                        HOOK_PROGRESS: {
+                            "name": hook.name,
+                            "status": "DISABLED",
+                            "consecutive_failures": state.consecutive_failures,
+                        }
+                    },
                     level="WARN",
                 )
         else:

@@ -78,7 +78,11 @@ def check_batch(
     total = int(result["n"])
     failed = [int(result[f"f{index}"] or 0) for index in range(len(expectations))]
     if fails:
-        violated = [rule.name for index, rule in enumerate(expectations) if rule.action is ExpectationAction.FAIL and failed[index]]
+        violated = [
+            rule.name
+            for index, rule in enumerate(expectations)
+            if rule.action is ExpectationAction.FAIL and failed[index]
+        ]
         if violated:
             raise ExpectationViolationError(flow, violated, result["bad_row"] or "{}")
     dropped = int(result["dropped"] or 0) if drops else 0
@@ -111,12 +115,16 @@ def observe(df: DataFrame, expectations: Sequence[Expectation]) -> tuple[DataFra
     return (observed.filter(_all_met(drops)) if drops else observed), observation
 
 
-def observed_quality(values: dict[str, Any], expectations: Sequence[Expectation], *, dataset: str) -> BatchQuality:
+def observed_quality(
+    values: dict[str, Any], expectations: Sequence[Expectation], *, dataset: str
+) -> BatchQuality:
     """The :class:`BatchQuality` of an :func:`observe` result."""
     total = int(values.get("n") or 0)
     dropped = int(values.get("dropped") or 0)
     metrics = tuple(
-        ExpectationMetric(rule.name, dataset, total - int(values.get(f"f{i}") or 0), int(values.get(f"f{i}") or 0))
+        ExpectationMetric(
+            rule.name, dataset, total - int(values.get(f"f{i}") or 0), int(values.get(f"f{i}") or 0)
+        )
         for i, rule in enumerate(expectations)
     )
     return BatchQuality(total, total - dropped, dropped, metrics)
@@ -130,9 +138,14 @@ def apply_as_filter(df: DataFrame, expectations: Sequence[Expectation], *, flow:
     if fails:
         violated = F.concat_ws(", ", *[F.when(~_met(rule), F.lit(rule.name)) for rule in fails])
         message = F.concat(
-            F.lit(f"[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow '{flow}' failed to meet the expectation. "
-                  "Violated expectations: '"), violated, F.lit("'. Input data: '"),
-            F.to_json(F.struct(*[F.col(f"`{name}`") for name in df.columns])), F.lit("'"),
+            F.lit(
+                f"[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow '{flow}' failed to meet the expectation. "
+                "Violated expectations: '"
+            ),
+            violated,
+            F.lit("'. Input data: '"),
+            F.to_json(F.struct(*[F.col(f"`{name}`") for name in df.columns])),
+            F.lit("'"),
         )
         df = df.filter(F.when(_all_met(fails), F.lit(True)).otherwise(F.raise_error(message)))
     return df.filter(_all_met(drops)) if drops else df

@@ -21,8 +21,19 @@ from pyspark.sql.streaming import DataStreamWriter
 from localdlt.definitions import SourceLocation
 from localdlt.errors import QueryFunctionActionError
 
-_DATAFRAME_ACTIONS = ("collect", "count", "toPandas", "toLocalIterator", "take", "first", "head", "show", "foreach",
-                      "foreachPartition", "tail")
+_DATAFRAME_ACTIONS = (
+    "collect",
+    "count",
+    "toPandas",
+    "toLocalIterator",
+    "take",
+    "first",
+    "head",
+    "show",
+    "foreach",
+    "foreachPartition",
+    "tail",
+)
 # The classic (py4j) DataFrame overrides the abstract one's methods: patch both.
 _ACTIONS: dict[type, tuple[str, ...]] = {
     DataFrame: _DATAFRAME_ACTIONS,

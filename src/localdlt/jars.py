@@ -134,7 +134,9 @@ def fetch(manifest: Path, into: Path, *, intransitive: bool, ivy_cache: Path) ->
         log.info("%s: already resolved in %s", manifest, into)
         return sorted(into.glob("*.jar"))
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        raise JarResolutionError("java not found: install Java 17+ (e.g. apt-get install openjdk-17-jre-headless)")
+        raise JarResolutionError(
+            "java not found: install Java 17+ (e.g. apt-get install openjdk-17-jre-headless)"
+        )
     coordinates = read_manifest(manifest)
     repository = os.environ.get("MAVEN_REPOSITORY_URL", MAVEN_CENTRAL)
     java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java") if os.environ.get("JAVA_HOME") else "java"
@@ -153,7 +155,9 @@ def fetch(manifest: Path, into: Path, *, intransitive: bool, ivy_cache: Path) ->
         log.info("resolving %d coordinates of %s from %s", len(coordinates), manifest, repository)
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 or not staging.is_dir():
-            raise JarResolutionError(_explain_ivy_failure(manifest, repository, result.stdout + result.stderr))
+            raise JarResolutionError(
+                _explain_ivy_failure(manifest, repository, result.stdout + result.stderr)
+            )
         into.mkdir(parents=True, exist_ok=True)
         for old in into.glob("*.jar"):
             old.unlink()
@@ -166,7 +170,10 @@ def fetch(manifest: Path, into: Path, *, intransitive: bool, ivy_cache: Path) ->
 def _explain_ivy_failure(manifest: Path, repository: str, output: str) -> str:
     unresolved = sorted(set(re.findall(r"::\s+(\S+#\S+?): not found", output)))
     if "UnknownHost" in output or "Connection refused" in output or "timed out" in output.lower():
-        return f"cannot reach the Maven registry {repository}: check the network or set MAVEN_REPOSITORY_URL to a mirror"
+        return (
+            f"cannot reach the Maven registry {repository}: "
+            "check the network or set MAVEN_REPOSITORY_URL to a mirror"
+        )
     if unresolved:
         return f"{manifest}: not found in {repository}: {', '.join(unresolved)}"
     last = [line for line in output.splitlines() if line.strip()][-1:] or ["no output"]
@@ -181,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     fetch_parser.add_argument("manifest", type=Path)
     fetch_parser.add_argument("--into", type=Path, required=True, help="folder that receives the jars")
     fetch_parser.add_argument("--intransitive", action="store_true", help="exact coordinates only")
-    fetch_parser.add_argument("--ivy-cache", type=Path, default=None, help="Ivy cache (default: beside --into)")
+    fetch_parser.add_argument(
+        "--ivy-cache", type=Path, default=None, help="Ivy cache (default: beside --into)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

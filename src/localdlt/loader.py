@@ -26,14 +26,36 @@ log = logging.getLogger(__name__)
 SOURCE_SUFFIXES = (".py", ".sql")
 
 DLT_NAMES = (
-    "table", "view", "materialized_view", "create_streaming_table", "append_flow", "read", "read_stream",
-    "readStream", "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop",
-    "expect_all_or_fail", "create_sink", "foreach_batch_sink", "on_event_hook", "create_target_table",
-    "create_streaming_live_table", "create_view", "create_table",
+    "table",
+    "view",
+    "materialized_view",
+    "create_streaming_table",
+    "append_flow",
+    "read",
+    "read_stream",
+    "readStream",
+    "expect",
+    "expect_or_drop",
+    "expect_or_fail",
+    "expect_all",
+    "expect_all_or_drop",
+    "expect_all_or_fail",
+    "create_sink",
+    "foreach_batch_sink",
+    "on_event_hook",
+    "create_target_table",
+    "create_streaming_live_table",
+    "create_view",
+    "create_table",
 )
 # Public in Databricks' package but left out of its __all__: attributes only.
 DLT_ATTRIBUTES = ("enable_local_execution",)
-CDC_NAMES = ("apply_changes", "create_auto_cdc_flow", "apply_changes_from_snapshot", "create_auto_cdc_from_snapshot_flow")
+CDC_NAMES = (
+    "apply_changes",
+    "create_auto_cdc_flow",
+    "apply_changes_from_snapshot",
+    "create_auto_cdc_from_snapshot_flow",
+)
 
 
 def build_dlt_module() -> types.ModuleType:
@@ -89,18 +111,24 @@ def pipeline_files(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
+                p
+                for p in path.rglob("*")
                 if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts
             )
         elif path.is_file():
             found = [path]
         else:
-            raise PipelineLoadError(f"pipeline path '{raw}' does not exist", params={"argument": "paths", "path": str(raw)})
+            raise PipelineLoadError(
+                f"pipeline path '{raw}' does not exist", params={"argument": "paths", "path": str(raw)}
+            )
         for file in found:
             if file.resolve() not in {f.resolve() for f in files}:
                 files.append(file)
     if not files:
-        raise PipelineLoadError("no pipeline .py or .sql files found", params={"argument": "paths", "paths": [str(p) for p in paths]})
+        raise PipelineLoadError(
+            "no pipeline .py or .sql files found",
+            params={"argument": "paths", "paths": [str(p) for p in paths]},
+        )
     return files
 
 
@@ -127,7 +155,12 @@ def load_pipeline(
         for entry in added:
             if entry in sys.path:
                 sys.path.remove(entry)
-    log.info("loaded %d pipeline file(s): %d datasets, %d flows", len(files), len(registry.datasets), len(registry.flows))
+    log.info(
+        "loaded %d pipeline file(s): %d datasets, %d flows",
+        len(files),
+        len(registry.datasets),
+        len(registry.flows),
+    )
     return registry
 
 
@@ -169,6 +202,7 @@ def _exec_file(file: Path, globals_: Mapping[str, Any]) -> None:
                 line = tb.tb_lineno
             tb = tb.tb_next
         raise PipelineLoadError(
-            f"{type(exc).__name__}: {exc}", params={"file": str(file), "error": type(exc).__name__},
+            f"{type(exc).__name__}: {exc}",
+            params={"file": str(file), "error": type(exc).__name__},
             location=SourceLocation(str(file), line),
         ) from exc

@@ -48,7 +48,9 @@ def landing(tmp_path: Path) -> Callable[..., Path]:
 
 def _rows(spark: Any, path: Path, *columns: str) -> list[tuple[Any, ...]]:
     df = spark.read.format("delta").load(str(path))
-    return sorted((tuple(r) for r in df.select(*columns).collect()), key=lambda t: tuple((v is None, v) for v in t))
+    return sorted(
+        (tuple(r) for r in df.select(*columns).collect()), key=lambda t: tuple((v is None, v) for v in t)
+    )
 
 
 def _events(spark: Any, storage: Path, event_type: str | None = None) -> list[Any]:

@@ -40,15 +40,35 @@ DOCS_EXTRA_PARAMS: dict[str, dict[str, Any]] = {
     "create_streaming_table": {"cluster_by_auto": False, "private": None},
 }
 _TABLE_LIKE: dict[str, Any] = {
-    "query_function": None, "name": None, "comment": None, "spark_conf": None, "table_properties": None,
-    "path": None, "partition_cols": None, "cluster_by_auto": False, "cluster_by": None, "schema": None,
-    "row_filter": None, "private": None,
+    "query_function": None,
+    "name": None,
+    "comment": None,
+    "spark_conf": None,
+    "table_properties": None,
+    "path": None,
+    "partition_cols": None,
+    "cluster_by_auto": False,
+    "cluster_by": None,
+    "schema": None,
+    "row_filter": None,
+    "private": None,
 }
 _CDC = {
-    "target": _EMPTY, "source": _EMPTY, "keys": _EMPTY, "sequence_by": _EMPTY, "where": None,
-    "ignore_null_updates": False, "apply_as_deletes": None, "apply_as_truncates": None, "column_list": None,
-    "except_column_list": None, "stored_as_scd_type": "1", "track_history_column_list": None,
-    "track_history_except_column_list": None, "name": None, "once": False,
+    "target": _EMPTY,
+    "source": _EMPTY,
+    "keys": _EMPTY,
+    "sequence_by": _EMPTY,
+    "where": None,
+    "ignore_null_updates": False,
+    "apply_as_deletes": None,
+    "apply_as_truncates": None,
+    "column_list": None,
+    "except_column_list": None,
+    "stored_as_scd_type": "1",
+    "track_history_column_list": None,
+    "track_history_except_column_list": None,
+    "name": None,
+    "once": False,
 }
 # Functions Databricks documents that databricks-dlt 0.3.0 does not have, with the parameters the
 # pages list (every one must exist with that default; ours may add only those named here):
@@ -60,11 +80,20 @@ _CDC = {
 # - foreach_batch_sink: https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-foreach-batch-sink
 DOCS_ONLY_FUNCTIONS: dict[str, dict[str, Any]] = {
     "materialized_view": {**_TABLE_LIKE, "refresh_policy": None},
-    "create_auto_cdc_flow": {**_CDC, "ignore_null_updates_column_list": None,
-                             "ignore_null_updates_except_column_list": None, "columns_to_update": None},
+    "create_auto_cdc_flow": {
+        **_CDC,
+        "ignore_null_updates_column_list": None,
+        "ignore_null_updates_except_column_list": None,
+        "columns_to_update": None,
+    },
     "create_auto_cdc_from_snapshot_flow": {
-        "target": _EMPTY, "source": _EMPTY, "keys": _EMPTY, "stored_as_scd_type": 1,
-        "track_history_column_list": None, "track_history_except_column_list": None, "name": None,
+        "target": _EMPTY,
+        "source": _EMPTY,
+        "keys": _EMPTY,
+        "stored_as_scd_type": 1,
+        "track_history_column_list": None,
+        "track_history_except_column_list": None,
+        "name": None,
     },
     "create_sink": {"name": _EMPTY, "format": _EMPTY, "options": None},
     "foreach_batch_sink": {"batch_handler": None, "name": None},
@@ -73,8 +102,16 @@ DOCS_ONLY_FUNCTIONS: dict[str, dict[str, Any]] = {
 # Databricks-only ones (https://docs.databricks.com/aws/en/ldp/developer/python-ref), whose
 # signatures are those of the ``dlt`` spelling.
 DP_DATABRICKS_ONLY = (
-    "create_auto_cdc_flow", "create_auto_cdc_from_snapshot_flow", "foreach_batch_sink", "on_event_hook",
-    "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop", "expect_all_or_fail",
+    "create_auto_cdc_flow",
+    "create_auto_cdc_from_snapshot_flow",
+    "foreach_batch_sink",
+    "on_event_hook",
+    "expect",
+    "expect_or_drop",
+    "expect_or_fail",
+    "expect_all",
+    "expect_all_or_drop",
+    "expect_all_or_fail",
 )
 
 
@@ -92,16 +129,22 @@ def test_dlt_function_matches_databricks_dlt_package(function: str) -> None:
     assert hasattr(dlt, function), f"dlt.{function} is missing (databricks-dlt {PINNED['version']} has it)"
     ours = _params(getattr(dlt, function))
     theirs = PINNED["functions"][function]["parameters"]
-    assert [p.name for p in ours[: len(theirs)]] == [p["name"] for p in theirs], f"dlt.{function} parameter order"
+    assert [p.name for p in ours[: len(theirs)]] == [p["name"] for p in theirs], (
+        f"dlt.{function} parameter order"
+    )
     for mine, pinned in zip(ours, theirs):
         assert mine.kind.name == pinned["kind"], f"dlt.{function}({mine.name}) is {mine.kind.name}"
         assert mine.default == _default(pinned) and type(mine.default) is type(_default(pinned)), (
             f"dlt.{function}({mine.name}={mine.default!r}), databricks-dlt has {pinned.get('default')}"
         )
-    extra = {p.name: p for p in ours[len(theirs):]}
-    assert set(extra) == set(DOCS_EXTRA_PARAMS.get(function, {})), f"dlt.{function} parameters beyond the package"
+    extra = {p.name: p for p in ours[len(theirs) :]}
+    assert set(extra) == set(DOCS_EXTRA_PARAMS.get(function, {})), (
+        f"dlt.{function} parameters beyond the package"
+    )
     for name, param in extra.items():
-        assert param.kind is _KW and param.default == DOCS_EXTRA_PARAMS[function][name], f"dlt.{function}({name})"
+        assert param.kind is _KW and param.default == DOCS_EXTRA_PARAMS[function][name], (
+            f"dlt.{function}({name})"
+        )
 
 
 @pytest.mark.parametrize("alias", sorted(PINNED["aliases"]))
@@ -127,12 +170,16 @@ def test_dlt_functions_documented_after_the_package(function: str) -> None:
 
 def test_dlt_exports_the_package_names_plus_the_documented_ones() -> None:
     # The package leaves on_event_hook and enable_local_execution out of __all__ (attributes only).
-    assert sorted(build_dlt_module().__all__) == sorted({*PINNED["all"], *DOCS_ONLY_FUNCTIONS, "on_event_hook"})
+    assert sorted(build_dlt_module().__all__) == sorted(
+        {*PINNED["all"], *DOCS_ONLY_FUNCTIONS, "on_event_hook"}
+    )
 
 
 def test_pinned_signatures_record_their_source() -> None:
     assert PINNED["package"] == "databricks-dlt" and PINNED["version"] == "0.3.0"
-    assert PINNED["source"].startswith("databricks_dlt-0.3.0-py3-none-any.whl") and len(PINNED["sha256"]) == 64
+    assert (
+        PINNED["source"].startswith("databricks_dlt-0.3.0-py3-none-any.whl") and len(PINNED["sha256"]) == 64
+    )
     # What the two reported defects were about: the stub names the expectation parameters name, inv.
     assert [p["name"] for p in PINNED["functions"]["expect"]["parameters"]] == ["name", "inv"]
 

@@ -12,7 +12,7 @@ import pytest
 from localdlt import storage as layout_mod
 from localdlt.cli import EXIT_CONCURRENT, EXIT_DEFINITION, EXIT_OK, EXIT_UPDATE_FAILED, EXIT_USAGE, main
 
-GOOD = '''
+GOOD = """
 import dlt
 from pyspark.sql import functions as F
 
@@ -27,20 +27,25 @@ def doubled():
 @dlt.table
 def total():
     return spark.read.table("LIVE.doubled").agg(F.sum("n").alias("total"))
-'''
+"""
 
 BROKEN = {
     "UNKNOWN_DATASET": "import dlt\n@dlt.table\ndef a():\n    return dlt.read('numbrs')\n"
-                       "@dlt.table\ndef numbers():\n    return spark.range(1)\n",
+    "@dlt.table\ndef numbers():\n    return spark.range(1)\n",
     "CIRCULAR_DEPENDENCY": "import dlt\n@dlt.table\ndef a():\n    return dlt.read('b')\n"
-                           "@dlt.table\ndef b():\n    return dlt.read('a')\n",
+    "@dlt.table\ndef b():\n    return dlt.read('a')\n",
     "DUPLICATE_DATASET": "import dlt\n@dlt.table\ndef a():\n    return spark.range(1)\n"
-                         "@dlt.table(name='a')\ndef b():\n    return spark.range(1)\n",
+    "@dlt.table(name='a')\ndef b():\n    return spark.range(1)\n",
     "QUERY_FUNCTION_MUST_RETURN_DATAFRAME": "import dlt\n@dlt.table\ndef a():\n    spark.range(1)\n",
-    "ACTION_IN_QUERY_FUNCTION": "import dlt\n@dlt.table\ndef a():\n    df = spark.range(3)\n    df.count()\n    return df\n",
+    "ACTION_IN_QUERY_FUNCTION": (
+        "import dlt\n@dlt.table\ndef a():\n    df = spark.range(3)\n    df.count()\n    return df\n"
+    ),
     "PIPELINE_FILE_LOAD_FAILED": "import dlt\nraise RuntimeError('boom')\n",
     "INVALID_ARGUMENT": "import dlt\n@dlt.table(partition_cols='x')\ndef a():\n    return spark.range(1)\n",
-    "INVALID_FLOW_QUERY_TYPE": "import dlt\n@dlt.materialized_view\ndef a():\n    return spark.readStream.format('rate').load()\n",
+    "INVALID_FLOW_QUERY_TYPE": (
+        "import dlt\n@dlt.materialized_view\ndef a():\n"
+        "    return spark.readStream.format('rate').load()\n"
+    ),
 }
 
 
@@ -84,19 +89,33 @@ def test_validate_graph_run_and_events(spark, tmp_path: Path, write_pipeline, ca
     assert "COMPLETED" in capsys.readouterr().out
 
 
-def test_run_exit_codes_for_failed_update_and_locked_storage(spark, tmp_path: Path, write_pipeline, capsys) -> None:
-    failing = write_pipeline({"p.py": (
-        "import dlt\n@dlt.table\n@dlt.expect_or_fail('big', 'n > 1')\n"
-        "def t():\n    return spark.createDataFrame([(1,)], 'n INT')\n")})
+def test_run_exit_codes_for_failed_update_and_locked_storage(
+    spark, tmp_path: Path, write_pipeline, capsys
+) -> None:
+    failing = write_pipeline(
+        {
+            "p.py": (
+                "import dlt\n@dlt.table\n@dlt.expect_or_fail('big', 'n > 1')\n"
+                "def t():\n    return spark.createDataFrame([(1,)], 'n INT')\n"
+            )
+        }
+    )
     storage = tmp_path / "storage"
-    assert main(["run", str(failing), "--storage", str(storage), "--quiet"], spark=spark) == EXIT_UPDATE_FAILED
+    assert (
+        main(["run", str(failing), "--storage", str(storage), "--quiet"], spark=spark) == EXIT_UPDATE_FAILED
+    )
     err = capsys.readouterr().err.replace("\n", "")
-    assert "flow 't' FAILED: [EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 't' failed to meet the expectation." in err
+    assert (
+        "flow 't' FAILED: [EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 't' failed to meet the expectation."
+        in err
+    )
     assert "Input data: '{\"n\":1}'" in err
 
     layout = layout_mod.Layout(storage)
     with layout_mod.update_lock(layout):
-        assert main(["run", str(failing), "--storage", str(storage), "--quiet"], spark=spark) == EXIT_CONCURRENT
+        assert (
+            main(["run", str(failing), "--storage", str(storage), "--quiet"], spark=spark) == EXIT_CONCURRENT
+        )
     assert "[CONCURRENT_UPDATE]" in capsys.readouterr().err
 
 
@@ -104,10 +123,19 @@ def test_run_exit_codes_for_failed_update_and_locked_storage(spark, tmp_path: Pa
     ("argv", "message"),
     [
         (["run", "p", "--storage", "s", "--conf", "novalue"], "argument --conf: --conf expects KEY=VALUE"),
-        (["run", "p", "--storage", "s", "--duration", "5"], "argument --duration: only valid with --continuous"),
-        (["run", "p", "--storage", "s", "--continuous", "--duration", "-1"], "argument --duration: --duration must be positive"),
+        (
+            ["run", "p", "--storage", "s", "--duration", "5"],
+            "argument --duration: only valid with --continuous",
+        ),
+        (
+            ["run", "p", "--storage", "s", "--continuous", "--duration", "-1"],
+            "argument --duration: --duration must be positive",
+        ),
         (["run", "--storage", "s"], "argument PATH: give at least one pipeline file or folder"),
-        (["run", "p", "--storage", "s", "--target", "dev"], "argument --target: only valid with --bundle-pipeline"),
+        (
+            ["run", "p", "--storage", "s", "--target", "dev"],
+            "argument --target: only valid with --bundle-pipeline",
+        ),
         (["graph", "p", "--format", "png"], "argument --format: invalid choice: 'png'"),
         (["events", "--storage", "/nonexistent"], "argument --storage: no event log under /nonexistent"),
     ],
@@ -119,11 +147,18 @@ def test_argument_errors_name_the_argument(argv: list[str], message: str, capsys
 
 def test_console_script_argument_errors() -> None:
     script = Path(sys.executable).with_name("localdlt")
-    both = subprocess.run([str(script), "run", "p", "--storage", "s", "--full-refresh", "--refresh", "a"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    both = subprocess.run(
+        [str(script), "run", "p", "--storage", "s", "--full-refresh", "--refresh", "a"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert both.returncode == EXIT_USAGE
     assert "argument --refresh: not allowed with argument --full-refresh" in both.stderr
-    missing = subprocess.run([str(script), "run", "p"], capture_output=True, text=True, timeout=60, check=False)
+    missing = subprocess.run(
+        [str(script), "run", "p"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert missing.returncode == EXIT_USAGE
     assert "the following arguments are required: --storage" in missing.stderr
 
@@ -140,7 +175,8 @@ def test_run_driven_by_a_bundle_pipeline_resource(spark, tmp_path: Path, capsys)
     (root / "resources" / "demo.pipeline.yml").write_text(
         "resources:\n  pipelines:\n    demo:\n      name: demo\n      root_path: ../src\n"
         "      libraries:\n        - glob:\n            include: ../src/transformations/**\n"
-        "      configuration:\n        demo.greeting: ${var.greeting}\n        demo.target: ${bundle.target}\n"
+        "      configuration:\n        demo.greeting: ${var.greeting}\n"
+        "        demo.target: ${bundle.target}\n"
     )
     (root / "src" / "transformations" / "greeting.py").write_text(
         "import dlt\n@dlt.table\ndef greeting():\n"
@@ -148,11 +184,23 @@ def test_run_driven_by_a_bundle_pipeline_resource(spark, tmp_path: Path, capsys)
         " spark.conf.get('demo.extra'))], 'g STRING, t STRING, e STRING')\n"
     )
     storage = tmp_path / "storage"
-    argv = ["run", "--bundle-pipeline", str(root / "resources" / "demo.pipeline.yml"), "--target", "dev",
-            "--conf", "demo.extra=from-cli", "--storage", str(storage), "--quiet"]
+    argv = [
+        "run",
+        "--bundle-pipeline",
+        str(root / "resources" / "demo.pipeline.yml"),
+        "--target",
+        "dev",
+        "--conf",
+        "demo.extra=from-cli",
+        "--storage",
+        str(storage),
+        "--quiet",
+    ]
     assert main(argv, spark=spark) == EXIT_OK
     row = spark.read.format("delta").load(str(storage / "tables" / "greeting")).first()
     assert tuple(row) == ("hi-dev", "dev", "from-cli")
-    assert main(["validate", "--bundle-pipeline", str(root / "resources" / "missing.pipeline.yml")], spark=spark) \
+    assert (
+        main(["validate", "--bundle-pipeline", str(root / "resources" / "missing.pipeline.yml")], spark=spark)
         == EXIT_DEFINITION
+    )
     assert "missing.pipeline.yml" in capsys.readouterr().err.replace("\n", "")

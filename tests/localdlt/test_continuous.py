@@ -9,7 +9,7 @@ from pathlib import Path
 from localdlt.results import FlowResult
 from localdlt.runner import run_update
 
-PIPELINE = '''
+PIPELINE = """
 import dlt
 from pyspark.sql import functions as F
 
@@ -24,10 +24,12 @@ def silver():
 @dlt.table
 def gold():
     return dlt.read("silver").agg(F.count("*").alias("n"))
-'''
+"""
 
 
-def test_continuous_runs_all_streams_until_stopped(spark, tmp_path: Path, write_pipeline, landing, rows) -> None:
+def test_continuous_runs_all_streams_until_stopped(
+    spark, tmp_path: Path, write_pipeline, landing, rows
+) -> None:
     folder = landing("in", "1.json", [{"id": 1}, {"id": 2}])
     stop = threading.Event()
 
@@ -37,11 +39,22 @@ def test_continuous_runs_all_streams_until_stopped(spark, tmp_path: Path, write_
             stop.set()
 
     storage = tmp_path / "storage"
-    result = run_update([write_pipeline({"p.py": PIPELINE})], storage, spark=spark, continuous=True,
-                        duration=300, stop_event=stop, listener=listener,
-                        configuration={"test.landing": str(folder), "pipelines.trigger.interval": "500 milliseconds"})
+    result = run_update(
+        [write_pipeline({"p.py": PIPELINE})],
+        storage,
+        spark=spark,
+        continuous=True,
+        duration=300,
+        stop_event=stop,
+        listener=listener,
+        configuration={"test.landing": str(folder), "pipelines.trigger.interval": "500 milliseconds"},
+    )
     assert result.ok, result.failed_flows()
-    assert {n: f.status for n, f in result.flows.items()} == {"bronze": "COMPLETED", "silver": "COMPLETED", "gold": "COMPLETED"}
+    assert {n: f.status for n, f in result.flows.items()} == {
+        "bronze": "COMPLETED",
+        "silver": "COMPLETED",
+        "gold": "COMPLETED",
+    }
     assert rows(storage / "tables" / "silver", "id", "twice") == [(1, 2), (2, 4)]
     assert rows(storage / "tables" / "gold", "n") == [(2,)]  # recomputed when the run stopped
     assert not spark.streams.active

@@ -12,7 +12,7 @@ import pytest
 
 from localdlt.runner import run_update
 
-PIPELINE = '''
+PIPELINE = """
 from pyspark import pipelines as dp
 from pyspark.sql import SparkSession, functions as F
 
@@ -26,14 +26,20 @@ def raw():
 
 @dp.materialized_view
 def total():
-    return spark.read.table("raw").where("amount > 0").agg(F.sum("amount").alias("total"), F.count("*").alias("n"))
-'''
+    return (
+        spark.read.table("raw").where("amount > 0")
+        .agg(F.sum("amount").alias("total"), F.count("*").alias("n"))
+    )
+"""
 
 
 @pytest.mark.slow  # starts a second JVM (Spark Connect server) for spark-pipelines
 def test_spark_pipelines_and_localdlt_give_the_same_tables(spark, tmp_path: Path, landing, rows) -> None:
-    folder = landing("land", "a.json", [{"id": 1, "amount": 5}, {"id": 2, "amount": -5}, {"id": 3, "amount": None},
-                                        {"id": 4, "amount": 7}])
+    folder = landing(
+        "land",
+        "a.json",
+        [{"id": 1, "amount": 5}, {"id": 2, "amount": -5}, {"id": 3, "amount": None}, {"id": 4, "amount": 7}],
+    )
     project = tmp_path / "oss"
     (project / "transformations").mkdir(parents=True)
     (project / "transformations" / "p.py").write_text(PIPELINE)
@@ -43,13 +49,24 @@ def test_spark_pipelines_and_localdlt_give_the_same_tables(spark, tmp_path: Path
     )
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
-    oss = subprocess.run([str(bin_dir / "spark-pipelines"), "run", "--spec", "spark-pipeline.yml"], cwd=project,
-                         env=env, capture_output=True, text=True, timeout=600, check=False)
+    oss = subprocess.run(
+        [str(bin_dir / "spark-pipelines"), "run", "--spec", "spark-pipeline.yml"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert oss.returncode == 0, oss.stdout[-2000:] + oss.stderr[-2000:]
     assert "Run is COMPLETED." in oss.stdout
 
-    result = run_update([project / "transformations"], tmp_path / "local", spark=spark,
-                        configuration={"test.landing": str(folder)})
+    result = run_update(
+        [project / "transformations"],
+        tmp_path / "local",
+        spark=spark,
+        configuration={"test.landing": str(folder)},
+    )
     assert result.ok, result.failed_flows()
 
     # OSS writes the session's default format (parquet) under its warehouse; localdlt writes Delta.
@@ -60,4 +77,8 @@ def test_spark_pipelines_and_localdlt_give_the_same_tables(spark, tmp_path: Path
         return sorted((tuple(r) for r in data), key=lambda t: tuple((v is None, v) for v in t))
 
     assert oss_rows("raw", "id", "amount") == rows(tmp_path / "local" / "tables" / "raw", "id", "amount")
-    assert oss_rows("total", "total", "n") == rows(tmp_path / "local" / "tables" / "total", "total", "n") == [(12, 2)]
+    assert (
+        oss_rows("total", "total", "n")
+        == rows(tmp_path / "local" / "tables" / "total", "total", "n")
+        == [(12, 2)]
+    )

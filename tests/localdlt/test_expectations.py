@@ -17,7 +17,7 @@ ROWS = [
     {"id": 3, "amount": -1},
 ]
 
-PIPELINE = '''
+PIPELINE = """
 import dlt
 from pyspark.sql import functions as F
 
@@ -34,10 +34,12 @@ def positive():
 @dlt.table
 def totals():
     return spark.read.table("LIVE.positive").agg(F.count("*").alias("n"), F.sum("amount").alias("total"))
-'''
+"""
 
 
-def test_warn_and_drop_metrics_rows_and_event_log(spark, tmp_path: Path, write_pipeline, landing, rows, events) -> None:
+def test_warn_and_drop_metrics_rows_and_event_log(
+    spark, tmp_path: Path, write_pipeline, landing, rows, events
+) -> None:
     folder = landing("in", "a.json", ROWS)
     pipeline = write_pipeline({"p.py": PIPELINE})
     storage = tmp_path / "storage"
@@ -45,9 +47,16 @@ def test_warn_and_drop_metrics_rows_and_event_log(spark, tmp_path: Path, write_p
 
     assert result.status == "COMPLETED"
     bronze = result.flows["bronze"]
-    assert (bronze.status, bronze.rows_written, bronze.batches, bronze.dropped_records) == ("COMPLETED", 2, 1, 3)
+    assert (bronze.status, bronze.rows_written, bronze.batches, bronze.dropped_records) == (
+        "COMPLETED",
+        2,
+        1,
+        3,
+    )
     assert {n: (m.passed_records, m.failed_records) for n, m in bronze.expectations.items()} == {
-        "amount_positive": (2, 3), "id_present": (3, 2), "amount_present": (3, 2),
+        "amount_positive": (2, 3),
+        "id_present": (3, 2),
+        "amount_present": (3, 2),
     }
     assert rows(storage / "tables" / "bronze", "id", "amount") == [(1, 10), (3, -1)]
     assert rows(storage / "tables" / "totals", "n", "total") == [(1, 10)]
@@ -58,22 +67,40 @@ def test_warn_and_drop_metrics_rows_and_event_log(spark, tmp_path: Path, write_p
 
     progress = [e for e in events(storage, "flow_progress") if e["origin"]["flow_name"] == "bronze"]
     assert [json.loads(e["details"])["flow_progress"]["status"] for e in progress] == [
-        "STARTING", "RUNNING", "RUNNING", "COMPLETED"]
+        "STARTING",
+        "RUNNING",
+        "RUNNING",
+        "COMPLETED",
+    ]
     metrics = json.loads(progress[2]["details"])
-    assert metrics == {"flow_progress": {
-        "status": "RUNNING",
-        "metrics": {"num_output_rows": 2},
-        "data_quality": {"dropped_records": 3, "expectations": [
-            {"name": "amount_positive", "dataset": "bronze", "passed_records": 2, "failed_records": 3},
-            {"name": "id_present", "dataset": "bronze", "passed_records": 3, "failed_records": 2},
-            {"name": "amount_present", "dataset": "bronze", "passed_records": 3, "failed_records": 2},
-        ]},
-    }}
+    assert metrics == {
+        "flow_progress": {
+            "status": "RUNNING",
+            "metrics": {"num_output_rows": 2},
+            "data_quality": {
+                "dropped_records": 3,
+                "expectations": [
+                    {
+                        "name": "amount_positive",
+                        "dataset": "bronze",
+                        "passed_records": 2,
+                        "failed_records": 3,
+                    },
+                    {"name": "id_present", "dataset": "bronze", "passed_records": 3, "failed_records": 2},
+                    {"name": "amount_present", "dataset": "bronze", "passed_records": 3, "failed_records": 2},
+                ],
+            },
+        }
+    }
     assert progress[2]["level"] == "METRICS" and progress[2]["origin"]["batch_id"] == 0
     assert progress[3]["details"] == '{"flow_progress": {"status": "COMPLETED"}}'  # no metrics on COMPLETED
     all_events = events(storage)
     assert {e["origin"]["update_id"] for e in all_events} == {result.update_id}
-    states = [json.loads(e["details"])["update_progress"]["state"] for e in all_events if e["event_type"] == "update_progress"]
+    states = [
+        json.loads(e["details"])["update_progress"]["state"]
+        for e in all_events
+        if e["event_type"] == "update_progress"
+    ]
     assert states == ["INITIALIZING", "SETTING_UP_TABLES", "RUNNING", "COMPLETED"]
     definition = next(e for e in events(storage, "flow_definition") if e["origin"]["flow_name"] == "totals")
     assert json.loads(definition["details"])["flow_definition"]["input_datasets"] == ["positive"]
@@ -87,10 +114,14 @@ def test_warn_and_drop_metrics_rows_and_event_log(spark, tmp_path: Path, write_p
               FROM delta.`{storage / "system" / "events"}`
               WHERE event_type = 'flow_progress' AND origin.update_id = '{result.update_id}')
         GROUP BY e.name ORDER BY e.name""").collect()
-    assert [tuple(r) for r in summary] == [("amount_positive", 2, 3), ("amount_present", 3, 2), ("id_present", 3, 2)]
+    assert [tuple(r) for r in summary] == [
+        ("amount_positive", 2, 3),
+        ("amount_present", 3, 2),
+        ("id_present", 3, 2),
+    ]
 
 
-FAIL_PIPELINE = '''
+FAIL_PIPELINE = """
 import dlt
 
 @dlt.table
@@ -110,21 +141,31 @@ def gold():
 @dlt.table
 def independent():
     return spark.readStream.schema("id INT, amount INT").json(spark.conf.get("test.other"))
-'''
+"""
 
 
 def test_fail_is_atomic_skips_downstream_and_lets_independent_flows_finish(
     spark, tmp_path: Path, write_pipeline, landing, rows, events
 ) -> None:
-    folder = landing("in", "a.json", [{"id": 1, "amount": 10}, {"id": 3, "amount": -1}, {"id": 4, "amount": None}])
+    folder = landing(
+        "in", "a.json", [{"id": 1, "amount": 10}, {"id": 3, "amount": -1}, {"id": 4, "amount": None}]
+    )
     other = landing("other", "b.json", [{"id": 7, "amount": 70}])
     storage = tmp_path / "storage"
-    result = run_update([write_pipeline({"p.py": FAIL_PIPELINE})], storage, spark=spark,
-                        configuration={"test.landing": str(folder), "test.other": str(other)})
+    result = run_update(
+        [write_pipeline({"p.py": FAIL_PIPELINE})],
+        storage,
+        spark=spark,
+        configuration={"test.landing": str(folder), "test.other": str(other)},
+    )
 
     assert result.status == "FAILED"
     assert {name: flow.status for name, flow in result.flows.items()} == {
-        "bronze": "COMPLETED", "silver": "FAILED", "gold": "SKIPPED", "independent": "COMPLETED"}
+        "bronze": "COMPLETED",
+        "silver": "FAILED",
+        "gold": "SKIPPED",
+        "independent": "COMPLETED",
+    }
     silver = result.flows["silver"]
     assert silver.error == (
         "[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 'silver' failed to meet the expectation. "
@@ -134,17 +175,23 @@ def test_fail_is_atomic_skips_downstream_and_lets_independent_flows_finish(
     assert rows(storage / "tables" / "silver", "id") == []  # nothing of the batch written
     assert rows(storage / "tables" / "independent", "id", "amount") == [(7, 70)]
     failed = [e for e in events(storage, "flow_progress") if e["level"] == "ERROR"]
-    assert [(e["origin"]["flow_name"], e["message"]) for e in failed] == [("silver", "Flow 'silver' has FAILED.")]
+    assert [(e["origin"]["flow_name"], e["message"]) for e in failed] == [
+        ("silver", "Flow 'silver' has FAILED.")
+    ]
     assert json.loads(failed[0]["error"])["exceptions"][0]["message"] == silver.error
     skipped = [e["message"] for e in events(storage, "flow_progress") if e["origin"]["flow_name"] == "gold"]
     assert skipped == ["Flow 'gold' SKIPPED due to upstream failure(s)."]
     # The failing batch is retried on the next update, and fails again (manual fix needed).
-    again = run_update([write_pipeline({"p.py": FAIL_PIPELINE})], storage, spark=spark,
-                       configuration={"test.landing": str(folder), "test.other": str(other)})
+    again = run_update(
+        [write_pipeline({"p.py": FAIL_PIPELINE})],
+        storage,
+        spark=spark,
+        configuration={"test.landing": str(folder), "test.other": str(other)},
+    )
     assert again.flows["silver"].status == "FAILED" and rows(storage / "tables" / "silver", "id") == []
 
 
-VIEW_PIPELINE = '''
+VIEW_PIPELINE = """
 import dlt
 
 @dlt.view
@@ -164,7 +211,7 @@ def w():
 @dlt.table
 def broken():
     return dlt.read("w")
-'''
+"""
 
 
 def test_view_expectations_apply_where_the_view_is_read(spark, tmp_path: Path, write_pipeline, rows) -> None:
@@ -173,6 +220,8 @@ def test_view_expectations_apply_where_the_view_is_read(spark, tmp_path: Path, w
     assert result.status == "FAILED"
     assert (result.flows["kept"].status, result.flows["broken"].status) == ("COMPLETED", "FAILED")
     assert rows(storage / "tables" / "kept", "n") == [(1,)]
-    assert ("[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 'w' failed to meet the expectation. "
-            "Violated expectations: 'small'. Input data: '{\"n\":20}'") in (result.flows["broken"].error or "")
+    assert (
+        "[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 'w' failed to meet the expectation. "
+        "Violated expectations: 'small'. Input data: '{\"n\":20}'"
+    ) in (result.flows["broken"].error or "")
     assert rows(storage / "tables" / "broken", "n") == []

@@ -37,8 +37,16 @@ def test_decorators_with_and_without_parentheses_return_the_function() -> None:
         def empty_parens():
             raise NotImplementedError
 
-        @api.table(name="named", comment="c", table_properties={"quality": "gold"}, partition_cols=["d"],
-                   cluster_by=["x"], row_filter="f", private=True, schema="a INT")
+        @api.table(
+            name="named",
+            comment="c",
+            table_properties={"quality": "gold"},
+            partition_cols=["d"],
+            cluster_by=["x"],
+            row_filter="f",
+            private=True,
+            schema="a INT",
+        )
         @api.expect("a_first", "a > 0")
         @api.expect_or_drop("b_second", "b > 0")
         @api.expect_all_or_fail({"c_third": "c > 0", "d_fourth": "d > 0"})
@@ -53,8 +61,10 @@ def test_decorators_with_and_without_parentheses_return_the_function() -> None:
     assert named.partition_cols == ("d",) and named.schema == "a INT"
     assert dict(named.extra) == {"cluster_by": ["x"], "row_filter": "f", "private": True}
     assert [(e.name, e.action) for e in named.expectations] == [
-        ("a_first", ExpectationAction.WARN), ("b_second", ExpectationAction.DROP),
-        ("c_third", ExpectationAction.FAIL), ("d_fourth", ExpectationAction.FAIL),
+        ("a_first", ExpectationAction.WARN),
+        ("b_second", ExpectationAction.DROP),
+        ("c_third", ExpectationAction.FAIL),
+        ("d_fourth", ExpectationAction.FAIL),
     ]
     assert named.location is not None and named.location.filename == __file__
     assert registry.flows["named"].target == "named" and registry.flows["named"].query_function is renamed
@@ -76,7 +86,9 @@ def test_views_flows_sinks_and_streaming_tables() -> None:
         api.create_sink("out", "kafka", {"kafka.bootstrap.servers": "h:1", "topic": "t"})
 
     assert registry.datasets["events"].kind is DatasetKind.STREAMING_TABLE
-    assert [(e.name, e.action) for e in registry.datasets["events"].expectations] == [("ok", ExpectationAction.DROP)]
+    assert [(e.name, e.action) for e in registry.datasets["events"].expectations] == [
+        ("ok", ExpectationAction.DROP)
+    ]
     flow = registry.flows["backfill"]
     assert (flow.target, flow.once, flow.comment, flow.implicit) == ("events", True, "old data", False)
     assert registry.datasets["v"].kind is DatasetKind.VIEW
@@ -88,11 +100,24 @@ def test_cdc_flows_record_their_spec() -> None:
     registry = Registry()
     with registration_context(registry):
         api.create_streaming_table("current")
-        cdc_api.apply_changes("current", "changes", ["id"], "seq", stored_as_scd_type="2",
-                              except_column_list=["op"], apply_as_deletes="op = 'D'")
-        dp.create_auto_cdc_flow(target="current", source="changes", keys=["id"], sequence_by="seq", name="second")
+        cdc_api.apply_changes(
+            "current",
+            "changes",
+            ["id"],
+            "seq",
+            stored_as_scd_type="2",
+            except_column_list=["op"],
+            apply_as_deletes="op = 'D'",
+        )
+        dp.create_auto_cdc_flow(
+            target="current", source="changes", keys=["id"], sequence_by="seq", name="second"
+        )
     first = registry.flows["current"]
-    assert (first.cdc_source, first.cdc["stored_as_scd_type"], first.cdc["except_column_list"]) == ("changes", 2, ["op"])
+    assert (first.cdc_source, first.cdc["stored_as_scd_type"], first.cdc["except_column_list"]) == (
+        "changes",
+        2,
+        ["op"],
+    )
     assert first.cdc["apply_as_deletes"] == "op = 'D'" and first.cdc["flow_name"] == "current"
     assert registry.flows["second"].cdc["stored_as_scd_type"] == 1
 
@@ -112,8 +137,12 @@ def test_outside_a_pipeline_is_a_named_error() -> None:
         (lambda: api.append_flow(target=""), "target"),
         (lambda: api.create_sink("s", "delta", {}), "options"),
         (lambda: cdc_api.apply_changes("t", "s", ["k"], "seq", stored_as_scd_type=3), "stored_as_scd_type"),
-        (lambda: cdc_api.apply_changes("t", "s", ["k"], "seq", stored_as_scd_type=2, apply_as_truncates="x"),
-         "apply_as_truncates"),
+        (
+            lambda: cdc_api.apply_changes(
+                "t", "s", ["k"], "seq", stored_as_scd_type=2, apply_as_truncates="x"
+            ),
+            "apply_as_truncates",
+        ),
     ],
 )
 def test_argument_errors_name_the_argument(call, argument: str) -> None:
@@ -125,8 +154,10 @@ def test_argument_errors_name_the_argument(call, argument: str) -> None:
 
 def test_duplicate_dataset_names_both_places(tmp_path: Path) -> None:
     file = tmp_path / "p.py"
-    file.write_text("import dlt\n\n@dlt.table\ndef t():\n    raise NotImplementedError\n\n\n"
-                    "@dlt.table(name='t')\ndef other():\n    raise NotImplementedError\n")
+    file.write_text(
+        "import dlt\n\n@dlt.table\ndef t():\n    raise NotImplementedError\n\n\n"
+        "@dlt.table(name='t')\ndef other():\n    raise NotImplementedError\n"
+    )
     with pytest.raises(DuplicateDatasetError) as info:
         load_pipeline([file], {})
     assert info.value.params == {"dataset": "t", "first": f"{file}:3"}
@@ -135,14 +166,19 @@ def test_duplicate_dataset_names_both_places(tmp_path: Path) -> None:
 
 def test_dlt_module_exists_only_while_loading(tmp_path: Path) -> None:
     file = tmp_path / "p.py"
-    file.write_text("import dlt\nfrom pyspark import pipelines as dp\nSEEN.append((dlt.table, dp.temporary_view))\n")
+    file.write_text(
+        "import dlt\nfrom pyspark import pipelines as dp\nSEEN.append((dlt.table, dp.temporary_view))\n"
+    )
     seen: list = []
     load_pipeline([file], {"SEEN": seen})
     assert seen == [(api.table, api.view)]
     assert "dlt" not in sys.modules
     # Whatever pyspark.pipelines was before (absent here) is back: not our module.
-    assert "pyspark.pipelines" not in sys.modules or not hasattr(sys.modules["pyspark.pipelines"], "temporary_view") \
+    assert (
+        "pyspark.pipelines" not in sys.modules
+        or not hasattr(sys.modules["pyspark.pipelines"], "temporary_view")
         or sys.modules["pyspark.pipelines"].temporary_view is not api.view
+    )
 
 
 def test_user_errors_while_loading_name_file_and_line(tmp_path: Path) -> None:
@@ -163,12 +199,17 @@ def _plan(source: str, tmp_path: Path):
 
 def test_unknown_dataset_suggests_close_names(tmp_path: Path) -> None:
     source = (
-        "import dlt\n@dlt.table\ndef silver():\n    dlt.read_stream('LIVE.order_bronze')\n    raise NotImplementedError\n"
+        "import dlt\n@dlt.table\ndef silver():\n    dlt.read_stream('LIVE.order_bronze')\n"
+        "    raise NotImplementedError\n"
         "@dlt.table\ndef orders_bronze():\n    raise NotImplementedError\n"
     )
     with pytest.raises(UnknownDatasetError) as info:
         _plan(source, tmp_path)
-    assert info.value.params == {"dataset": "order_bronze", "reader": "silver", "suggestions": ["orders_bronze"]}
+    assert info.value.params == {
+        "dataset": "order_bronze",
+        "reader": "silver",
+        "suggestions": ["orders_bronze"],
+    }
     assert "did you mean one of these: 'orders_bronze'?" in str(info.value)
     assert str(info.value.location) == f"{tmp_path / 'p.py'}:2"
 
@@ -223,7 +264,9 @@ def test_dp_accepts_open_source_sparks_format_delta_and_refuses_others() -> None
 
     assert list(registry.datasets) == ["t", "mv", "st"]
     assert registry.datasets["mv"].kind is DatasetKind.MATERIALIZED_VIEW
-    assert str(error.value).startswith("[INVALID_ARGUMENT] argument 'format' must be 'delta' (localdlt writes Delta tables), got 'parquet'")
+    assert str(error.value).startswith(
+        "[INVALID_ARGUMENT] argument 'format' must be 'delta' (localdlt writes Delta tables), got 'parquet'"
+    )
 
 
 def test_expectations_take_the_packages_keyword_names_name_and_inv() -> None:
@@ -238,8 +281,10 @@ def test_expectations_take_the_packages_keyword_names_name_and_inv() -> None:
             raise NotImplementedError
 
     assert [(e.name, e.constraint, e.action) for e in registry.datasets["kw"].expectations] == [
-        ("w", "a > 0", ExpectationAction.WARN), ("d", "b > 0", ExpectationAction.DROP),
-        ("f", "c > 0", ExpectationAction.FAIL)]
+        ("w", "a > 0", ExpectationAction.WARN),
+        ("d", "b > 0", ExpectationAction.DROP),
+        ("f", "c > 0", ExpectationAction.FAIL),
+    ]
     with registration_context(Registry()), pytest.raises(InvalidArgumentError) as info:
         api.expect(name="x", inv=None)
     assert info.value.params["argument"] == "inv"
@@ -253,8 +298,11 @@ def test_package_positional_order_aliases_and_deprecations() -> None:
         def query():
             raise NotImplementedError
 
-        with pytest.warns(UserWarning, match="Function create_target_table has been deprecated. "
-                                             "Please use create_streaming_table instead."):
+        with pytest.warns(
+            UserWarning,
+            match="Function create_target_table has been deprecated. "
+            "Please use create_streaming_table instead.",
+        ):
             api.create_target_table("old_style")
 
         @api.append_flow("flow_name", "old_style")
@@ -306,7 +354,10 @@ def test_event_hooks_and_foreach_batch_sinks_register() -> None:
         def unnamed(df, batch_id):
             return None
 
-    assert [(h.name, h.max_allowable_consecutive_failures) for h in registry.hooks] == [("plain", None), ("limited", 2)]
+    assert [(h.name, h.max_allowable_consecutive_failures) for h in registry.hooks] == [
+        ("plain", None),
+        ("limited", 2),
+    ]
     assert plain.__name__ == "plain" and handler.__name__ == "handler"
     sink = registry.datasets["my_sink"]
     assert (sink.kind, sink.sink_format, sink.sink_handler) == (DatasetKind.SINK, "foreach_batch", handler)

@@ -52,11 +52,15 @@ class _FakeSession:
 def test_kafka_reads_get_the_unshaded_jaas_class() -> None:
     session = _FakeSession()
     proxy = SparkProxy(session, {})  # type: ignore[arg-type]
-    jaas = 'kafkashaded.org.apache.kafka.common.security.plain.PlainLoginModule required username="$ConnectionString";'
+    jaas = (
+        "kafkashaded.org.apache.kafka.common.security.plain.PlainLoginModule required "
+        'username="$ConnectionString";'
+    )
     proxy.readStream.format("kafka").option("kafka.sasl.jaas.config", jaas).option("subscribe", "t").load()
     options = dict(next(args for name, args in session.calls if name == "options"))
     assert options["kafka.sasl.jaas.config"] == (
-        'org.apache.kafka.common.security.plain.PlainLoginModule required username="$ConnectionString";')
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="$ConnectionString";'
+    )
     assert options["subscribe"] == "t"
 
 
@@ -71,7 +75,9 @@ def test_table_reads_go_to_the_resolver_with_live_prefix_and_options() -> None:
     seen: list[tuple[str, bool, bool, dict[str, str] | None]] = []
 
     class Resolver:
-        def read_dataset(self, name: str, *, streaming: bool, explicit: bool, options: dict[str, str] | None = None):
+        def read_dataset(
+            self, name: str, *, streaming: bool, explicit: bool, options: dict[str, str] | None = None
+        ):
             seen.append((name, streaming, explicit, options))
             return "frame"
 
@@ -83,7 +89,9 @@ def test_table_reads_go_to_the_resolver_with_live_prefix_and_options() -> None:
     with resolving(Resolver()):
         assert proxy.readStream.option("skipChangeCommits", True).table("LIVE.orders") == "frame"
         assert proxy.read.table("dim") == "frame"
-        assert proxy.readStream.format("cloudFiles").option("cloudFiles.format", "json").load("/in") == "cloud"
+        assert (
+            proxy.readStream.format("cloudFiles").option("cloudFiles.format", "json").load("/in") == "cloud"
+        )
     assert seen == [
         ("orders", True, True, {"skipChangeCommits": "true"}),
         ("dim", False, False, {}),
@@ -98,7 +106,9 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("LOCALDLT_SECRET_ORDERS_PII_SALT")
     with pytest.raises(MissingSecretError) as info:
         DBUtils().secrets.get("orders", "pii-salt")
-    assert "s3cret" not in str(info.value) and info.value.params["env_var"] == "LOCALDLT_SECRET_ORDERS_PII_SALT"
+    assert (
+        "s3cret" not in str(info.value) and info.value.params["env_var"] == "LOCALDLT_SECRET_ORDERS_PII_SALT"
+    )
 
 
 def test_sql_outside_a_query_function_is_the_sessions_own() -> None:

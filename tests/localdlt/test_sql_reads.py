@@ -18,7 +18,9 @@ class _Resolver:
     def __init__(self, spark: Any, root: Path) -> None:
         self.spark, self.root, self.asked = spark, root, []
 
-    def read_dataset(self, name: str, *, streaming: bool, explicit: bool, options: dict[str, str] | None = None):
+    def read_dataset(
+        self, name: str, *, streaming: bool, explicit: bool, options: dict[str, str] | None = None
+    ):
         self.asked.append((name, streaming, explicit, options))
         if name not in ("a", "b"):
             if explicit:
@@ -33,17 +35,26 @@ class _Resolver:
 
 @pytest.fixture
 def resolver(spark, tmp_path: Path) -> _Resolver:
-    spark.createDataFrame([(1, "x"), (2, "y")], "k INT, v STRING").write.format("delta").save(str(tmp_path / "a"))
+    spark.createDataFrame([(1, "x"), (2, "y")], "k INT, v STRING").write.format("delta").save(
+        str(tmp_path / "a")
+    )
     spark.createDataFrame([(2, 20)], "k INT, n INT").write.format("delta").save(str(tmp_path / "b"))
     return _Resolver(spark, tmp_path)
 
 
 def test_datasets_in_joins_subqueries_and_ctes_resolve_and_live_is_rewritten(spark, resolver) -> None:
-    df = sql(spark, resolver, "WITH c AS (SELECT * FROM LIVE.b) "
-                              "SELECT a.k, a.v, c.n FROM a JOIN c ON a.k = c.k WHERE a.k IN (SELECT k FROM b)")
+    df = sql(
+        spark,
+        resolver,
+        "WITH c AS (SELECT * FROM LIVE.b) "
+        "SELECT a.k, a.v, c.n FROM a JOIN c ON a.k = c.k WHERE a.k IN (SELECT k FROM b)",
+    )
     assert [tuple(r) for r in df.collect()] == [(2, "y", 20)]
     # One read per dataset and statement (the CTE name c is not a dataset).
-    assert sorted((name, streaming) for name, streaming, _, _ in resolver.asked) == [("a", False), ("b", False)]
+    assert sorted((name, streaming) for name, streaming, _, _ in resolver.asked) == [
+        ("a", False),
+        ("b", False),
+    ]
     assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name in ("a", "b")]
 
 
@@ -51,8 +62,11 @@ def test_stream_reads_are_streaming_and_other_names_stay_with_the_catalog(spark,
     df = sql(spark, resolver, "SELECT k FROM STREAM(a) WHERE k > {low}", low=1)
     assert df.isStreaming
     relations, ctes = parse_relations(spark, "WITH c AS (SELECT 1) SELECT * FROM c, main.default.t, STREAM x")
-    assert [(r.parts, r.streaming) for r in relations] == [(("c",), False), (("main", "default", "t"), False),
-                                                            (("x",), True)] and ctes == {"c"}
+    assert [(r.parts, r.streaming) for r in relations] == [
+        (("c",), False),
+        (("main", "default", "t"), False),
+        (("x",), True),
+    ] and ctes == {"c"}
 
 
 def test_errors_name_the_dataset(spark, resolver) -> None:

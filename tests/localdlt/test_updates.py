@@ -12,7 +12,7 @@ from localdlt import storage as layout_mod
 from localdlt.errors import ConcurrentUpdateError
 from localdlt.runner import run_update
 
-APPEND_PIPELINE = '''
+APPEND_PIPELINE = """
 import dlt
 
 dlt.create_streaming_table("all_events", comment="two sources and a backfill")
@@ -28,10 +28,12 @@ def from_b():
 @dlt.append_flow(target="all_events", once=True)
 def backfill():
     return spark.createDataFrame([(0, "old")], "id INT, src STRING")
-'''
+"""
 
 
-def test_append_flows_once_flow_restart_and_crash_replay(spark, tmp_path: Path, write_pipeline, landing, rows) -> None:
+def test_append_flows_once_flow_restart_and_crash_replay(
+    spark, tmp_path: Path, write_pipeline, landing, rows
+) -> None:
     a = landing("a", "1.json", [{"id": 1, "src": "a"}])
     b = landing("b", "1.json", [{"id": 2, "src": "b"}])
     pipeline = write_pipeline({"p.py": APPEND_PIPELINE})
@@ -62,7 +64,7 @@ def test_append_flows_once_flow_restart_and_crash_replay(spark, tmp_path: Path, 
     assert third.flows["from_b"].rows_written == 0
 
 
-MEDALLION = '''
+MEDALLION = """
 import dlt
 from pyspark.sql import functions as F
 
@@ -77,10 +79,12 @@ def silver():
 @dlt.table
 def gold():
     return spark.read.table("silver").groupBy("even").agg(F.sum("amount").alias("total"))
-'''
+"""
 
 
-def test_refresh_and_full_refresh_selections(spark, tmp_path: Path, write_pipeline, landing, rows, events) -> None:
+def test_refresh_and_full_refresh_selections(
+    spark, tmp_path: Path, write_pipeline, landing, rows, events
+) -> None:
     folder = landing("in", "1.json", [{"id": 1, "amount": 10}, {"id": 2, "amount": 20}])
     pipeline = write_pipeline({"p.py": MEDALLION})
     storage = tmp_path / "storage"
@@ -93,7 +97,10 @@ def test_refresh_and_full_refresh_selections(spark, tmp_path: Path, write_pipeli
     landing("in", "2.json", [{"id": 3, "amount": 5}])
     only_gold = run_update([pipeline], storage, spark=spark, configuration=conf, refresh=["gold"])
     assert {n: f.status for n, f in only_gold.flows.items()} == {
-        "bronze": "EXCLUDED", "silver": "EXCLUDED", "gold": "COMPLETED"}
+        "bronze": "EXCLUDED",
+        "silver": "EXCLUDED",
+        "gold": "COMPLETED",
+    }
     assert rows(storage / "tables" / "bronze", "id") == [(1,), (2,)]
 
     silver_reset = run_update([pipeline], storage, spark=spark, configuration=conf, full_refresh=["silver"])
@@ -107,12 +114,16 @@ def test_refresh_and_full_refresh_selections(spark, tmp_path: Path, write_pipeli
     everything = run_update([pipeline], storage, spark=spark, configuration=conf, full_refresh=True)
     assert {n: f.rows_written for n, f in everything.flows.items()} == {"bronze": 3, "silver": 3, "gold": 2}
     assert rows(storage / "tables" / "silver", "id") == [(1,), (2,), (3,)]
-    assert json.loads(events(storage, "create_update")[-1]["details"])["create_update"]["full_refresh"] is True
+    assert (
+        json.loads(events(storage, "create_update")[-1]["details"])["create_update"]["full_refresh"] is True
+    )
 
 
 def test_second_update_on_the_same_storage_fails_fast(spark, tmp_path: Path, write_pipeline) -> None:
     layout = layout_mod.Layout(tmp_path / "storage")
     with layout_mod.update_lock(layout), pytest.raises(ConcurrentUpdateError) as info:
         run_update([write_pipeline({"p.py": MEDALLION})], layout.root, spark=spark)
-    assert info.value.params["storage"] == str(layout.root.resolve()) or info.value.params["storage"] == str(layout.root)
+    assert info.value.params["storage"] == str(layout.root.resolve()) or info.value.params["storage"] == str(
+        layout.root
+    )
     assert "another localdlt update is running" in str(info.value)

@@ -146,7 +146,17 @@ def start(config: BrokerConfig, *, timeout: float = 60.0) -> str:
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     java = _java()
     formatted = subprocess.run(
-        [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
+        [
+            java,
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(properties),
+        ],
         capture_output=True,
         text=True,
     )
@@ -154,7 +164,15 @@ def start(config: BrokerConfig, *, timeout: float = 60.0) -> str:
         raise BrokerError(f"formatting broker storage failed: {formatted.stderr.strip().splitlines()[-1:]}")
     with config.log_file.open("w") as log_stream:
         process = subprocess.Popen(
-            [java, f"-Xmx{config.heap}", "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", str(properties)],
+            [
+                java,
+                f"-Xmx{config.heap}",
+                "-XX:+UseSerialGC",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(properties),
+            ],
             stdout=log_stream,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in a terminal goes to us, and we stop it cleanly

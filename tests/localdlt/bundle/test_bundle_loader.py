@@ -94,17 +94,20 @@ def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A small bundle: databricks.yml, resources/etl.pipeline.yml and sources, one of each kind."""
     for name in [n for n in __import__("os").environ if n.startswith("BUNDLE_VAR_")]:
         monkeypatch.delenv(name)
-    _write(tmp_path, {
-        "databricks.yml": BUNDLE,
-        "resources/etl.pipeline.yml": PIPELINE,
-        "src/etl/first.py": "# first\n",
-        "src/etl/transformations/b_table.py": "",
-        "src/etl/transformations/a_table.sql": "",
-        "src/etl/transformations/nested/deeper/c_table.py": "",
-        "src/etl/transformations/README.md": "",
-        "src/etl/transformations/__pycache__/b_table.cpython-311.pyc": "",
-        "src/etl/transformations/notes.txt": "",
-    })
+    _write(
+        tmp_path,
+        {
+            "databricks.yml": BUNDLE,
+            "resources/etl.pipeline.yml": PIPELINE,
+            "src/etl/first.py": "# first\n",
+            "src/etl/transformations/b_table.py": "",
+            "src/etl/transformations/a_table.sql": "",
+            "src/etl/transformations/nested/deeper/c_table.py": "",
+            "src/etl/transformations/README.md": "",
+            "src/etl/transformations/__pycache__/b_table.cpython-311.pyc": "",
+            "src/etl/transformations/notes.txt": "",
+        },
+    )
     return tmp_path
 
 
@@ -115,12 +118,20 @@ def _load(bundle: Path, **kwargs):
 def test_staging_resolves_everything_relative_to_the_resource_file(bundle):
     r = _load(bundle, target="staging")
 
-    assert (r.key, r.name, r.target, r.catalog, r.schema) == ("etl", "shop_etl_staging", "staging", "main", "staging")
+    assert (r.key, r.name, r.target, r.catalog, r.schema) == (
+        "etl",
+        "shop_etl_staging",
+        "staging",
+        "main",
+        "staging",
+    )
     assert r.bundle_root == bundle.resolve()
     assert r.root_path == (bundle / "src" / "etl").resolve()
     t = (bundle / "src" / "etl" / "transformations").resolve()
     assert r.libraries == [  # resource order, sorted inside the glob, no duplicates, only .py/.sql
-        (bundle / "src" / "etl" / "first.py").resolve(), t / "a_table.sql", t / "b_table.py",
+        (bundle / "src" / "etl" / "first.py").resolve(),
+        t / "a_table.sql",
+        t / "b_table.py",
         t / "nested" / "deeper" / "c_table.py",
     ]
     assert r.configuration == {
@@ -175,25 +186,45 @@ def test_unresolvable_workspace_value_is_named(bundle):
 def test_variable_without_value_is_named(bundle):
     _write(bundle, {"databricks.yml": BUNDLE.replace("      schema: prod\n", "")})
 
-    with pytest.raises(BundleError, match=r"^\[BUNDLE_CONFIGURATION\] cannot resolve \$\{var\.schema\} in "
-                                          r"configuration\['shop\.schema'\] of resources/etl\.pipeline\.yml "
-                                          r"\(target 'prod'\): variable 'schema' has no default and target 'prod' "
-                                          r"sets none; set it with --conf var\.schema=VALUE or the environment "
-                                          r"variable BUNDLE_VAR_schema$"):
+    with pytest.raises(
+        BundleError,
+        match=r"^\[BUNDLE_CONFIGURATION\] cannot resolve \$\{var\.schema\} in "
+        r"configuration\['shop\.schema'\] of resources/etl\.pipeline\.yml "
+        r"\(target 'prod'\): variable 'schema' has no default and target 'prod' "
+        r"sets none; set it with --conf var\.schema=VALUE or the environment "
+        r"variable BUNDLE_VAR_schema$",
+    ):
         _load(bundle, target="prod")
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("${var.warehouse}", "cannot resolve ${var.warehouse} in configuration['shop.x'] of resources/etl.pipeline.yml "
-     "(target 'staging'): variable 'warehouse' is a lookup (warehouse: Starter Warehouse) that needs a workspace; "
-     "set it with --conf var.warehouse=VALUE or the environment variable BUNDLE_VAR_warehouse"),
-    ("${var.sorce}", "${var.sorce} in configuration['shop.x'] of resources/etl.pipeline.yml (target 'staging'): "
-     "databricks.yml declares no variable 'sorce' (did you mean 'source'?)"),
-    ("${resources.jobs.refresh.id}", "cannot resolve ${resources.jobs.refresh.id} in configuration['shop.x'] of "
-     "resources/etl.pipeline.yml (target 'staging'): ${resources.*} references are known only to a deployed bundle"),
-    ("${bundle.uuid}", "cannot resolve ${bundle.uuid} in configuration['shop.x'] of resources/etl.pipeline.yml "
-     "(target 'staging'): databricks.yml sets no bundle.uuid"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "${var.warehouse}",
+            "cannot resolve ${var.warehouse} in configuration['shop.x'] of resources/etl.pipeline.yml "
+            "(target 'staging'): variable 'warehouse' is a lookup (warehouse: Starter Warehouse) "
+            "that needs a workspace; "
+            "set it with --conf var.warehouse=VALUE or the environment variable BUNDLE_VAR_warehouse",
+        ),
+        (
+            "${var.sorce}",
+            "${var.sorce} in configuration['shop.x'] of resources/etl.pipeline.yml (target 'staging'): "
+            "databricks.yml declares no variable 'sorce' (did you mean 'source'?)",
+        ),
+        (
+            "${resources.jobs.refresh.id}",
+            "cannot resolve ${resources.jobs.refresh.id} in configuration['shop.x'] of "
+            "resources/etl.pipeline.yml (target 'staging'): "
+            "${resources.*} references are known only to a deployed bundle",
+        ),
+        (
+            "${bundle.uuid}",
+            "cannot resolve ${bundle.uuid} in configuration['shop.x'] of resources/etl.pipeline.yml "
+            "(target 'staging'): databricks.yml sets no bundle.uuid",
+        ),
+    ],
+)
 def test_unresolvable_references_are_named(bundle, value, message):
     _write(bundle, {"resources/etl.pipeline.yml": PIPELINE + f"        shop.x: {value}\n"})
 
@@ -204,8 +235,13 @@ def test_unresolvable_references_are_named(bundle, value, message):
 
 
 def test_workspace_paths_follow_the_cli_defaults(bundle):
-    _write(bundle, {"resources/etl.pipeline.yml": PIPELINE + "        shop.files: ${workspace.file_path}\n"
-                    "        shop.root: ${workspace.root_path}\n"})
+    _write(
+        bundle,
+        {
+            "resources/etl.pipeline.yml": PIPELINE + "        shop.files: ${workspace.file_path}\n"
+            "        shop.root: ${workspace.root_path}\n"
+        },
+    )
 
     r = _load(bundle, target="staging")
 
@@ -216,12 +252,17 @@ def test_workspace_paths_follow_the_cli_defaults(bundle):
 
 
 def test_cyclic_variables_are_named(bundle):
-    text = BUNDLE.replace("  greeting:\n    default: hello ${var.source}",
-                          "  greeting:\n    default: hello ${var.other}\n  other:\n    default: ${var.greeting}")
+    text = BUNDLE.replace(
+        "  greeting:\n    default: hello ${var.source}",
+        "  greeting:\n    default: hello ${var.other}\n  other:\n    default: ${var.greeting}",
+    )
     _write(bundle, {"databricks.yml": text})
 
-    with pytest.raises(BundleError, match=r"cyclic reference \$\{var\.greeting\} -> \$\{var\.other\} -> "
-                                          r"\$\{var\.greeting\} in configuration\['shop\.greeting'\]"):
+    with pytest.raises(
+        BundleError,
+        match=r"cyclic reference \$\{var\.greeting\} -> \$\{var\.other\} -> "
+        r"\$\{var\.greeting\} in configuration\['shop\.greeting'\]",
+    ):
         _load(bundle, target="staging")
 
 
@@ -229,8 +270,10 @@ def test_unknown_target_suggests_a_close_one(bundle):
     with pytest.raises(BundleError) as caught:
         _load(bundle, target="stagin")
 
-    assert str(caught.value) == ("[BUNDLE_CONFIGURATION] unknown target 'stagin' (targets: dev, prod, staging) "
-                                 "(did you mean 'staging'?)")
+    assert str(caught.value) == (
+        "[BUNDLE_CONFIGURATION] unknown target 'stagin' (targets: dev, prod, staging) "
+        "(did you mean 'staging'?)"
+    )
 
 
 def test_glob_matching_no_source_file_is_an_error(bundle):
@@ -240,12 +283,17 @@ def test_glob_matching_no_source_file_is_an_error(bundle):
         _load(bundle, target="staging")
 
     resource = (bundle / "resources" / "etl.pipeline.yml").resolve()
-    assert str(caught.value) == (f"[BUNDLE_CONFIGURATION] libraries[1].glob.include '../src/etl/nothing/**' of "
-                                 f"{resource} matches no .py/.sql file")
+    assert str(caught.value) == (
+        f"[BUNDLE_CONFIGURATION] libraries[1].glob.include '../src/etl/nothing/**' of "
+        f"{resource} matches no .py/.sql file"
+    )
 
 
 def test_glob_patterns_other_than_a_folder(bundle):
-    _write(bundle, {"resources/etl.pipeline.yml": PIPELINE.replace("transformations/**", "transformations/**/*.py")})
+    _write(
+        bundle,
+        {"resources/etl.pipeline.yml": PIPELINE.replace("transformations/**", "transformations/**/*.py")},
+    )
 
     r = _load(bundle, target="staging")
 
@@ -254,13 +302,24 @@ def test_glob_patterns_other_than_a_folder(bundle):
 
 
 def test_missing_file_library_and_workspace_paths_are_errors(bundle):
-    _write(bundle, {"resources/etl.pipeline.yml": PIPELINE.replace("../src/etl/first.py", "../src/etl/gone.py", 1)})
-    with pytest.raises(BundleError, match=r"libraries\[0\]\.file\.path of .*: no such file .*/src/etl/gone\.py$"):
+    _write(
+        bundle,
+        {"resources/etl.pipeline.yml": PIPELINE.replace("../src/etl/first.py", "../src/etl/gone.py", 1)},
+    )
+    with pytest.raises(
+        BundleError, match=r"libraries\[0\]\.file\.path of .*: no such file .*/src/etl/gone\.py$"
+    ):
         _load(bundle, target="staging")
 
-    _write(bundle, {"resources/etl.pipeline.yml": PIPELINE.replace("../src/etl/first.py", "/Workspace/Users/a/x.py", 1)})
-    with pytest.raises(BundleError, match=r"'/Workspace/Users/a/x\.py' is a workspace path: a local run needs a path "
-                                          r"relative to the resource file"):
+    _write(
+        bundle,
+        {"resources/etl.pipeline.yml": PIPELINE.replace("../src/etl/first.py", "/Workspace/Users/a/x.py", 1)},
+    )
+    with pytest.raises(
+        BundleError,
+        match=r"'/Workspace/Users/a/x\.py' is a workspace path: a local run needs a path "
+        r"relative to the resource file",
+    ):
         _load(bundle, target="staging")
 
 
@@ -287,7 +346,7 @@ def test_target_can_override_resource_fields(bundle):
         "      pipelines:\n"
         "        etl:\n"
         "          configuration:\n"
-        "            shop.literal: \"8\"\n"
+        '            shop.literal: "8"\n'
     )
     _write(bundle, {"databricks.yml": BUNDLE + prod_override})  # appended under targets.prod
 
@@ -299,7 +358,9 @@ def test_deployed_names_per_mode(bundle):
     resource = bundle / "resources" / "etl.pipeline.yml"
 
     dev = describe_deployed_pipeline(resource)
-    assert dev == DeployedPipeline("etl", "shop_etl_dev", "dev", "development", "[dev ${workspace.current_user.short_name}] ")
+    assert dev == DeployedPipeline(
+        "etl", "shop_etl_dev", "dev", "development", "[dev ${workspace.current_user.short_name}] "
+    )
     assert dev.needs_short_name and dev.deployed_name("ana") == "[dev ana] shop_etl_dev"
     assert describe_deployed_pipeline(resource, target="prod").deployed_name() == "[prod] shop_etl_prod"
     assert describe_deployed_pipeline(resource, target="staging").deployed_name() == "shop_etl_staging"
@@ -307,22 +368,35 @@ def test_deployed_names_per_mode(bundle):
         dev.deployed_name()
 
 
-@pytest.mark.parametrize(("user", "display", "short"), [
-    ("Ana.Souza@example.com", None, "ana_souza"),
-    ("joão-silva+dev@example.com", None, "joão_silva_dev"),
-    ("..x__y..@example.com", None, "x_y"),
-    ("0b6a44e4-3b8c-4a3e-9f3e-2f5d1c8e7a10", "Orders Deployer", "orders_deployer"),
-])
+@pytest.mark.parametrize(
+    ("user", "display", "short"),
+    [
+        ("Ana.Souza@example.com", None, "ana_souza"),
+        ("joão-silva+dev@example.com", None, "joão_silva_dev"),
+        ("..x__y..@example.com", None, "x_y"),
+        ("0b6a44e4-3b8c-4a3e-9f3e-2f5d1c8e7a10", "Orders Deployer", "orders_deployer"),
+    ],
+)
 def test_short_user_name_matches_the_cli(user, display, short):
     assert short_user_name(user, display) == short
 
 
 def test_the_orders_bundle_for_dev():
-    r = load_pipeline_resource(REPO / "resources" / "orders.pipeline.yml", target="dev",
-                               overrides={"workspace.current_user.short_name": "ana",
-                                          "workspace.current_user.userName": "ana@example.com"})
+    r = load_pipeline_resource(
+        REPO / "resources" / "orders.pipeline.yml",
+        target="dev",
+        overrides={
+            "workspace.current_user.short_name": "ana",
+            "workspace.current_user.userName": "ana@example.com",
+        },
+    )
 
-    assert (r.name, r.catalog, r.schema, r.continuous) == ("orders_lakehouse_etl", "main", "orders_ana", False)
+    assert (r.name, r.catalog, r.schema, r.continuous) == (
+        "orders_lakehouse_etl",
+        "main",
+        "orders_ana",
+        False,
+    )
     assert r.root_path == REPO / "pipelines" / "orders"
     assert r.configuration == {
         "orders.source": "files",
@@ -345,8 +419,11 @@ def test_the_orders_bundle_for_prod_needs_the_event_hubs_namespace():
     with pytest.raises(BundleError, match=r"cannot resolve \$\{var\.eventhubs_namespace\}"):
         load_pipeline_resource(REPO / "resources" / "orders.pipeline.yml", target="prod")
 
-    r = load_pipeline_resource(REPO / "resources" / "orders.pipeline.yml", target="prod",
-                               overrides={"var.eventhubs_namespace": "orders-prod-ns"})
+    r = load_pipeline_resource(
+        REPO / "resources" / "orders.pipeline.yml",
+        target="prod",
+        overrides={"var.eventhubs_namespace": "orders-prod-ns"},
+    )
     assert r.configuration["orders.source"] == "eventhubs"
     assert r.configuration["orders.eventhubs.namespace"] == "orders-prod-ns"
     assert r.configuration["orders.landing_path"] == "/Volumes/orders/lakehouse/landing/orders"

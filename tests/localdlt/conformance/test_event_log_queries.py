@@ -61,12 +61,31 @@ GROUP BY
 
 
 def test_documented_monitoring_queries_run_unchanged(spark, tmp_path: Path, landing) -> None:
-    folder = landing("clicks", "1.json", [
-        {"timestamp": "2020-01-01T00:00:00", "current_page_id": 1, "current_page_title": "Home", "count": 5},
-        {"timestamp": "2010-01-01T00:00:00", "current_page_id": 2, "current_page_title": "Cart", "count": 3},
-        {"timestamp": "2021-06-01T00:00:00", "current_page_id": None, "current_page_title": "X", "count": 0},
-        {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
-    ])
+    folder = landing(
+        "clicks",
+        "1.json",
+        [
+            {
+                "timestamp": "2020-01-01T00:00:00",
+                "current_page_id": 1,
+                "current_page_title": "Home",
+                "count": 5,
+            },
+            {
+                "timestamp": "2010-01-01T00:00:00",
+                "current_page_id": 2,
+                "current_page_title": "Cart",
+                "count": 3,
+            },
+            {
+                "timestamp": "2021-06-01T00:00:00",
+                "current_page_id": None,
+                "current_page_title": "X",
+                "count": 0,
+            },
+            {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
+        ],
+    )
     storage = tmp_path / "storage"
     conf = {"conformance.clickstream_path": str(folder)}
     run_update([EXAMPLES / "expectations"], storage, spark=spark, configuration=conf)
@@ -77,18 +96,28 @@ def test_documented_monitoring_queries_run_unchanged(spark, tmp_path: Path, land
         assert spark.sql("SELECT id FROM latest_update").first()["id"] == latest.update_id
         lineage = sorted(tuple(r) for r in sql(spark, storage, LINEAGE).collect())
         assert lineage == [
-            ("clickstream_all_rules", '["clickstream_raw"]'), ("clickstream_clean", '["clickstream_raw"]'),
-            ("clickstream_counted", '["clickstream_raw"]'), ("clickstream_raw", "[]")]
+            ("clickstream_all_rules", '["clickstream_raw"]'),
+            ("clickstream_clean", '["clickstream_raw"]'),
+            ("clickstream_counted", '["clickstream_raw"]'),
+            ("clickstream_raw", "[]"),
+        ]
         # The latest update read nothing new: its flow_progress events carry no expectations.
         assert sql(spark, storage, DATA_QUALITY).collect() == []
         spark.sql(f"CREATE OR REPLACE TEMP VIEW latest_update AS SELECT '{_first_update(spark)}' AS id")
         quality = sorted(tuple(r) for r in sql(spark, storage, DATA_QUALITY).collect())
         assert quality == [
-            ("clickstream_all_rules", "valid_count", 3, 1), ("clickstream_all_rules", "valid_current_page", 2, 2),
-            ("clickstream_clean", "valid timestamp", 2, 2), ("clickstream_clean", "valid_current_page", 2, 2),
-            ("clickstream_counted", "valid_count", 3, 1)]
-        by_table = sql(spark, storage, "SELECT count(*) AS n FROM event_log(TABLE(main.default.clickstream_raw)) "
-                                       "WHERE event_type = 'create_update'").first()["n"]
+            ("clickstream_all_rules", "valid_count", 3, 1),
+            ("clickstream_all_rules", "valid_current_page", 2, 2),
+            ("clickstream_clean", "valid timestamp", 2, 2),
+            ("clickstream_clean", "valid_current_page", 2, 2),
+            ("clickstream_counted", "valid_count", 3, 1),
+        ]
+        by_table = sql(
+            spark,
+            storage,
+            "SELECT count(*) AS n FROM event_log(TABLE(main.default.clickstream_raw)) "
+            "WHERE event_type = 'create_update'",
+        ).first()["n"]
         assert by_table == 2
     finally:
         spark.catalog.dropTempView("event_log_raw")
@@ -96,8 +125,10 @@ def test_documented_monitoring_queries_run_unchanged(spark, tmp_path: Path, land
 
 
 def _first_update(spark) -> str:
-    return spark.sql("SELECT origin.update_id AS id FROM event_log_raw WHERE event_type = 'create_update' "
-                     "ORDER BY timestamp LIMIT 1").first()["id"]
+    return spark.sql(
+        "SELECT origin.update_id AS id FROM event_log_raw WHERE event_type = 'create_update' "
+        "ORDER BY timestamp LIMIT 1"
+    ).first()["id"]
 
 
 def test_event_log_of_another_pipeline_or_an_unknown_table_is_refused(tmp_path: Path) -> None:
@@ -107,7 +138,10 @@ def test_event_log_of_another_pipeline_or_an_unknown_table_is_refused(tmp_path: 
         translate("SELECT * FROM event_log('not-this-one')", tmp_path)
     with pytest.raises(InvalidArgumentError, match="no dataset 'nope'"):
         translate("SELECT * FROM event_log(TABLE(nope))", tmp_path)
-    assert translate(f"SELECT details:flow_progress.metrics.num_output_rows AS n FROM event_log('{pipeline_id}') e",
-                     tmp_path) == [
+    assert translate(
+        f"SELECT details:flow_progress.metrics.num_output_rows AS n FROM event_log('{pipeline_id}') e",
+        tmp_path,
+    ) == [
         "SELECT GET_JSON_OBJECT(details, '$.flow_progress.metrics.num_output_rows') AS n "
-        f"FROM delta.`{layout.events}` AS e"]
+        f"FROM delta.`{layout.events}` AS e"
+    ]

@@ -65,7 +65,6 @@ def _source_options(df: Any) -> dict[str, str]:
     raise AssertionError("no streaming relation in the plan")
 
 
-
 def test_quarantine_pattern_of_the_expectation_patterns_page(spark, tmp_path: Path, rows: Rows) -> None:
     source = tmp_path / "markets"
     source.mkdir()
@@ -74,13 +73,25 @@ def test_quarantine_pattern_of_the_expectation_patterns_page(spark, tmp_path: Pa
         "D,http://d,Loc4,CA\nE,http://e,Loc5,NY\n"
     )
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "quarantine"], storage, spark=spark,
-                        configuration={"conformance.markets_path": str(source)})
+    result = run_update(
+        [EXAMPLES / "quarantine"],
+        storage,
+        spark=spark,
+        configuration={"conformance.markets_path": str(source)},
+    )
     assert result.status == "COMPLETED", result.failed_flows()
     tables = storage / "tables"
-    assert _metrics(result, "farmers_market_quarantine") == {"valid_website": (4, 1), "valid_location": (4, 1)}
+    assert _metrics(result, "farmers_market_quarantine") == {
+        "valid_website": (4, 1),
+        "valid_location": (4, 1),
+    }
     assert rows(tables / "farmers_market_quarantine", "MarketName", "is_quarantined") == [
-        ("A", False), ("B", True), ("C", True), ("D", False), ("E", False)]
+        ("A", False),
+        ("B", True),
+        ("C", True),
+        ("D", False),
+        ("E", False),
+    ]
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{tables / 'farmers_market_quarantine'}`").first()
     assert list(detail["partitionColumns"]) == ["is_quarantined"]
     assert rows(tables / "valid_markets_by_state", "State", "count") == [("CA", 1), ("NY", 2)]
@@ -88,24 +99,30 @@ def test_quarantine_pattern_of_the_expectation_patterns_page(spark, tmp_path: Pa
     assert not (tables / "valid_farmers_market").exists()  # views are not stored
 
 
-
-def test_expect_or_fail_stops_the_flow_with_the_documented_message(spark, tmp_path: Path, landing, rows: Rows) -> None:
+def test_expect_or_fail_stops_the_flow_with_the_documented_message(
+    spark, tmp_path: Path, landing, rows: Rows
+) -> None:
     folder = landing("counts", "1.json", [{"page": "a", "count": 1}, {"page": "b", "count": 0}])
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "expect_or_fail"], storage, spark=spark,
-                        configuration={"conformance.counts_path": str(folder)})
+    result = run_update(
+        [EXAMPLES / "expect_or_fail"],
+        storage,
+        spark=spark,
+        configuration={"conformance.counts_path": str(folder)},
+    )
     assert result.status == "FAILED"
     assert result.flows["counts"].error == (
         "[EXPECTATION_VIOLATION.VERBOSITY_ALL] Flow 'counts' failed to meet the expectation. "
-        "Violated expectations: 'valid_count'. Input data: '{\"page\":\"b\",\"count\":0}'"
+        'Violated expectations: \'valid_count\'. Input data: \'{"page":"b","count":0}\''
     )
     assert rows(storage / "tables" / "counts", "page") == []
 
 
-
 def test_append_flows_from_two_tables_and_a_once_backfill(spark, tmp_path: Path, rows: Rows) -> None:
     west, east = "conformance_customers_us_west", "conformance_customers_us_east"
-    spark.createDataFrame([(1, "ann"), (2, "bob")], "id INT, name STRING").write.format("delta").saveAsTable(west)
+    spark.createDataFrame([(1, "ann"), (2, "bob")], "id INT, name STRING").write.format("delta").saveAsTable(
+        west
+    )
     spark.createDataFrame([(3, "cid")], "id INT, name STRING").write.format("delta").saveAsTable(east)
     source, backfill = tmp_path / "csv_source", tmp_path / "csv_backfill"
     source.mkdir()
@@ -123,31 +140,46 @@ def test_append_flows_from_two_tables_and_a_once_backfill(spark, tmp_path: Path,
         second = run_update([EXAMPLES / "append_flows"], storage, spark=spark, configuration=conf)
         assert second.status == "COMPLETED", second.failed_flows()
         # The backfill ran once: not again on the second update.
-        assert rows(storage / "tables" / "csv_target", "id", "name") == [(1, "x"), (2, "y"), (3, "z"), (10, "old")]
+        assert rows(storage / "tables" / "csv_target", "id", "name") == [
+            (1, "x"),
+            (2, "y"),
+            (3, "z"),
+            (10, "old"),
+        ]
         assert second.flows["backfill"].rows_written == 0
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {west}")
         spark.sql(f"DROP TABLE IF EXISTS {east}")
 
 
-
 @pytest.mark.slow  # the CDC engine's MERGEs
 def test_cdc_from_an_auto_loader_view_scd1_and_scd2(spark, tmp_path: Path, landing, rows: Rows) -> None:
     folder = landing("cdc", "users.json", USERS)
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "cdc_from_view"], storage, spark=spark,
-                        configuration={"conformance.cdc_path": str(folder)})
+    result = run_update(
+        [EXAMPLES / "cdc_from_view"],
+        storage,
+        spark=spark,
+        configuration={"conformance.cdc_path": str(folder)},
+    )
     assert result.status == "COMPLETED", result.failed_flows()
     tables = storage / "tables"
     # Out-of-order events applied by sequenceNum; 123 deleted at 6.
     assert rows(tables / "target", "userId", "name", "city") == [
-        (124, "Raul", "Oaxaca"), (125, "Mercedes", "Guadalajara"), (126, "Lily", "Cancun")]
+        (124, "Raul", "Oaxaca"),
+        (125, "Mercedes", "Guadalajara"),
+        (126, "Lily", "Cancun"),
+    ]
     assert rows(tables / "target_history", "userId", "name", "city", "__START_AT", "__END_AT") == [
-        (123, "Isabel", "Chihuahua", 5, 6), (123, "Isabel", "Monterrey", 1, 5), (124, "Raul", "Oaxaca", 1, None),
-        (125, "Mercedes", "Guadalajara", 6, None), (125, "Mercedes", "Mexicali", 5, 6),
-        (125, "Mercedes", "Tijuana", 2, 5), (126, "Lily", "Cancun", 2, None)]
+        (123, "Isabel", "Chihuahua", 5, 6),
+        (123, "Isabel", "Monterrey", 1, 5),
+        (124, "Raul", "Oaxaca", 1, None),
+        (125, "Mercedes", "Guadalajara", 6, None),
+        (125, "Mercedes", "Mexicali", 5, 6),
+        (125, "Mercedes", "Tijuana", 2, 5),
+        (126, "Lily", "Cancun", 2, None),
+    ]
     assert "operation" not in spark.read.format("delta").load(str(tables / "target")).columns
-
 
 
 @pytest.mark.slow  # one MERGE per snapshot
@@ -160,52 +192,84 @@ def test_apply_changes_from_snapshot_function_scd2_tracked_column(spark, tmp_pat
         3: [(2, "b", "t2"), (3, "c", "t1")],
     }.items():
         (snapshots / f"snapshot_{version}.json").write_text(
-            "".join(json.dumps({"key": k, "value": v, "TrackingCol": t}) + "\n" for k, v, t in content))
+            "".join(json.dumps({"key": k, "value": v, "TrackingCol": t}) + "\n" for k, v, t in content)
+        )
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "snapshots"], storage, spark=spark,
-                        configuration={"conformance.snapshot_dir": str(snapshots)})
+    result = run_update(
+        [EXAMPLES / "snapshots"],
+        storage,
+        spark=spark,
+        configuration={"conformance.snapshot_dir": str(snapshots)},
+    )
     assert result.status == "COMPLETED", result.failed_flows()
     # A change of an untracked column (value of key 1 at version 2) updates the current row in
     # place; a change of TrackingCol opens a new version; a key missing from a snapshot is closed.
     assert rows(storage / "tables" / "target", "key", "value", "TrackingCol", "__START_AT", "__END_AT") == [
-        (1, "a2", "t1", 1, 3), (2, "b", "t1", 1, 2), (2, "b", "t2", 2, None), (3, "c", "t1", 2, None)]
+        (1, "a2", "t1", 1, 3),
+        (2, "b", "t1", 1, 2),
+        (2, "b", "t2", 2, None),
+        (3, "c", "t1", 2, None),
+    ]
     assert result.flows["target"].batches == 3
 
 
-
 def test_delta_sink_fed_by_an_append_flow(spark, tmp_path: Path, landing, rows: Rows) -> None:
-    folder = landing("taxi", "1.json", [{"id": 1, "name": "a", "fare": 2.5}, {"id": 2, "name": "b", "fare": 7.0}])
+    folder = landing(
+        "taxi", "1.json", [{"id": 1, "name": "a", "fare": 2.5}, {"id": 2, "name": "b", "fare": 7.0}]
+    )
     sink = tmp_path / "sink"
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "sinks"], storage, spark=spark,
-                        configuration={"conformance.taxi_path": str(folder), "conformance.sink_path": str(sink)})
+    result = run_update(
+        [EXAMPLES / "sinks"],
+        storage,
+        spark=spark,
+        configuration={"conformance.taxi_path": str(folder), "conformance.sink_path": str(sink)},
+    )
     assert result.status == "COMPLETED", result.failed_flows()
     assert rows(sink, "id", "name") == [(1, "a"), (2, "b")]
     assert result.flows["delta_sink_flow"].rows_written == 2
 
 
-
-def test_auto_loader_inferred_strings_schema_hint_and_rescued_data(spark, tmp_path: Path, landing, rows: Rows) -> None:
-    folder = landing("orders", "1.json", [
-        {"order_id": 1, "customer": "ann", "amount": 10.5},
-        {"order_id": 2, "customer": "bob", "amount": 4},
-        {"order_id": 3, "customer": "ann", "amount": "n/a"},
-    ])
+def test_auto_loader_inferred_strings_schema_hint_and_rescued_data(
+    spark, tmp_path: Path, landing, rows: Rows
+) -> None:
+    folder = landing(
+        "orders",
+        "1.json",
+        [
+            {"order_id": 1, "customer": "ann", "amount": 10.5},
+            {"order_id": 2, "customer": "bob", "amount": 4},
+            {"order_id": 3, "customer": "ann", "amount": "n/a"},
+        ],
+    )
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "auto_loader"], storage, spark=spark,
-                        configuration={"conformance.orders_path": str(folder)})
+    result = run_update(
+        [EXAMPLES / "auto_loader"],
+        storage,
+        spark=spark,
+        configuration={"conformance.orders_path": str(folder)},
+    )
     assert result.status == "COMPLETED", result.failed_flows()
     raw = spark.read.format("delta").load(str(storage / "tables" / "sales_orders_raw"))
     # Inferred JSON columns are strings; the hinted one is a double; _rescued_data is added.
     assert {f.name: f.dataType.simpleString() for f in raw.schema.fields} == {
-        "amount": "double", "customer": "string", "order_id": "string", "_rescued_data": "string"}
+        "amount": "double",
+        "customer": "string",
+        "order_id": "string",
+        "_rescued_data": "string",
+    }
     assert rows(storage / "tables" / "sales_orders_raw", "order_id", "customer", "amount") == [
-        ("1", "ann", 10.5), ("2", "bob", 4.0), ("3", "ann", None)]
+        ("1", "ann", 10.5),
+        ("2", "bob", 4.0),
+        ("3", "ann", None),
+    ]
     rescued = raw.where("order_id = '3'").first()["_rescued_data"]
     assert json.loads(rescued)["amount"] == "n/a"
     assert raw.where("_rescued_data IS NOT NULL").count() == 1
-    assert rows(storage / "tables" / "sales_by_customer", "customer", "total") == [("ann", 10.5), ("bob", 4.0)]
-
+    assert rows(storage / "tables" / "sales_by_customer", "customer", "total") == [
+        ("ann", 10.5),
+        ("bob", 4.0),
+    ]
 
 
 def test_event_hubs_example_plans_with_unshaded_jaas_and_documented_options(spark, monkeypatch) -> None:
@@ -214,45 +278,87 @@ def test_event_hubs_example_plans_with_unshaded_jaas_and_documented_options(spar
     monkeypatch.setenv(secret_env_var("eh-scope", "listen-key"), "s3cr3t")
     loaded = load_and_plan([EXAMPLES / "event_hubs"], spark=spark, configuration=EVENT_HUBS_CONF)
     assert set(loaded.graph.schemas["iot_raw"].fieldNames()) >= {
-        "topic", "partition", "offset", "parsed_records", "iot_event_timestamp", "eh_enqueued_timestamp"}
+        "topic",
+        "partition",
+        "offset",
+        "parsed_records",
+        "iot_event_timestamp",
+        "eh_enqueued_timestamp",
+    }
     df = loaded.registry.flows["iot_raw"].query_function()
     options = _source_options(df)
     assert options["kafka.sasl.jaas.config"] == (
         'org.apache.kafka.common.security.plain.PlainLoginModule required username="$ConnectionString" '
         'password="Endpoint=sb://contoso-iot.servicebus.windows.net/;SharedAccessKeyName=listen-key;'
-        'SharedAccessKey=s3cr3t";')
-    assert {k: options[k] for k in ("kafka.bootstrap.servers", "subscribe", "kafka.security.protocol",
-                                     "kafka.sasl.mechanism", "maxOffsetsPerTrigger", "startingOffsets")} == {
-        "kafka.bootstrap.servers": "contoso-iot.servicebus.windows.net:9093", "subscribe": "telemetry",
-        "kafka.security.protocol": "SASL_SSL", "kafka.sasl.mechanism": "PLAIN", "maxOffsetsPerTrigger": "50000",
-        "startingOffsets": "latest"}
+        'SharedAccessKey=s3cr3t";'
+    )
+    assert {
+        k: options[k]
+        for k in (
+            "kafka.bootstrap.servers",
+            "subscribe",
+            "kafka.security.protocol",
+            "kafka.sasl.mechanism",
+            "maxOffsetsPerTrigger",
+            "startingOffsets",
+        )
+    } == {
+        "kafka.bootstrap.servers": "contoso-iot.servicebus.windows.net:9093",
+        "subscribe": "telemetry",
+        "kafka.security.protocol": "SASL_SSL",
+        "kafka.sasl.mechanism": "PLAIN",
+        "maxOffsetsPerTrigger": "50000",
+        "startingOffsets": "latest",
+    }
 
 
-
-def test_spark_sql_reads_pipeline_datasets_and_records_edges(spark, tmp_path: Path, landing, rows: Rows) -> None:
-    folder = landing("sql_orders", "1.json", [
-        {"order_id": 1, "customer": "ann", "amount": 150.0}, {"order_id": 2, "customer": "bob", "amount": 20.0},
-        {"order_id": 3, "customer": "ann", "amount": 100.0}, {"order_id": 4, "customer": "cid", "amount": 300.0},
-    ])
+def test_spark_sql_reads_pipeline_datasets_and_records_edges(
+    spark, tmp_path: Path, landing, rows: Rows
+) -> None:
+    folder = landing(
+        "sql_orders",
+        "1.json",
+        [
+            {"order_id": 1, "customer": "ann", "amount": 150.0},
+            {"order_id": 2, "customer": "bob", "amount": 20.0},
+            {"order_id": 3, "customer": "ann", "amount": 100.0},
+            {"order_id": 4, "customer": "cid", "amount": 300.0},
+        ],
+    )
     conf = {"conformance.orders_path": str(folder)}
     graph = load_and_plan([EXAMPLES / "spark_sql"], spark=spark, configuration=conf).graph
-    assert graph.edges() == [("big_orders", "big_order_totals"), ("orders_clean", "big_order_totals"),
-                             ("orders_raw", "big_orders"), ("orders_raw", "orders_clean")]
+    assert graph.edges() == [
+        ("big_orders", "big_order_totals"),
+        ("orders_clean", "big_order_totals"),
+        ("orders_raw", "big_orders"),
+        ("orders_raw", "orders_clean"),
+    ]
     assert graph.flows["orders_clean"].streaming and not graph.flows["big_order_totals"].streaming
     storage = tmp_path / "storage"
     result = run_update([EXAMPLES / "spark_sql"], storage, spark=spark, configuration=conf)
     assert result.status == "COMPLETED", result.failed_flows()
     assert rows(storage / "tables" / "orders_clean", "order_id", "customer") == [
-        (1, "ANN"), (2, "BOB"), (3, "ANN"), (4, "CID")]
-    assert rows(storage / "tables" / "big_order_totals", "customer", "total") == [("ann", 250.0), ("cid", 300.0)]
+        (1, "ANN"),
+        (2, "BOB"),
+        (3, "ANN"),
+        (4, "CID"),
+    ]
+    assert rows(storage / "tables" / "big_order_totals", "customer", "total") == [
+        ("ann", 250.0),
+        ("cid", 300.0),
+    ]
     assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("orders")]
 
 
 def test_cluster_by_gives_a_liquid_clustered_delta_table(spark, tmp_path: Path, landing, rows: Rows) -> None:
-    folder = landing("clustered", "1.json", [
-        {"order_id": 1, "customer": "ann", "order_date": "2026-01-02"},
-        {"order_id": 2, "customer": "bob", "order_date": "2026-01-03"},
-    ])
+    folder = landing(
+        "clustered",
+        "1.json",
+        [
+            {"order_id": 1, "customer": "ann", "order_date": "2026-01-02"},
+            {"order_id": 2, "customer": "bob", "order_date": "2026-01-03"},
+        ],
+    )
     storage = tmp_path / "storage"
     conf = {"conformance.orders_path": str(folder)}
     result = run_update([EXAMPLES / "clustering"], storage, spark=spark, configuration=conf)
@@ -268,15 +374,38 @@ def test_cluster_by_gives_a_liquid_clustered_delta_table(spark, tmp_path: Path, 
 
 
 def test_expectations_warn_drop_all_and_keyword_spelling(spark, tmp_path: Path, landing, rows: Rows) -> None:
-    folder = landing("clicks", "1.json", [
-        {"timestamp": "2020-01-01T00:00:00", "current_page_id": 1, "current_page_title": "Home", "count": 5},
-        {"timestamp": "2010-01-01T00:00:00", "current_page_id": 2, "current_page_title": "Cart", "count": 3},
-        {"timestamp": "2021-06-01T00:00:00", "current_page_id": None, "current_page_title": "X", "count": 0},
-        {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
-    ])
+    folder = landing(
+        "clicks",
+        "1.json",
+        [
+            {
+                "timestamp": "2020-01-01T00:00:00",
+                "current_page_id": 1,
+                "current_page_title": "Home",
+                "count": 5,
+            },
+            {
+                "timestamp": "2010-01-01T00:00:00",
+                "current_page_id": 2,
+                "current_page_title": "Cart",
+                "count": 3,
+            },
+            {
+                "timestamp": "2021-06-01T00:00:00",
+                "current_page_id": None,
+                "current_page_title": "X",
+                "count": 0,
+            },
+            {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
+        ],
+    )
     storage = tmp_path / "storage"
-    result = run_update([EXAMPLES / "expectations"], storage, spark=spark,
-                        configuration={"conformance.clickstream_path": str(folder)})
+    result = run_update(
+        [EXAMPLES / "expectations"],
+        storage,
+        spark=spark,
+        configuration={"conformance.clickstream_path": str(folder)},
+    )
     assert result.status == "COMPLETED", result.failed_flows()
     tables = storage / "tables"
     # NULL fails a rule (row 4 fails "valid timestamp"); drop counts distinct rows.

@@ -38,7 +38,9 @@ def parse(df):
     return (
         df.withColumn("records", col("value").cast("string"))
         .withColumn("parsed_records", from_json(col("records"), payload_schema))
-        .withColumn("iot_event_timestamp", expr("cast(from_unixtime(parsed_records.timestamp / 1000) as timestamp)"))
+        .withColumn(
+            "iot_event_timestamp", expr("cast(from_unixtime(parsed_records.timestamp / 1000) as timestamp)")
+        )
         .withColumn("eh_enqueued_timestamp", expr("timestamp"))
         .withColumn("etl_processed_timestamp", current_timestamp())
         .drop("records", "value", "key")

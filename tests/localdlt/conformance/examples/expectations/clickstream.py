@@ -11,10 +11,9 @@ valid_pages = {
 
 @dlt.table
 def clickstream_raw():
-    return (
-        spark.readStream.schema("timestamp TIMESTAMP, current_page_id INT, current_page_title STRING, count INT")
-        .json(spark.conf.get("conformance.clickstream_path"))
-    )
+    return spark.readStream.schema(
+        "timestamp TIMESTAMP, current_page_id INT, current_page_title STRING, count INT"
+    ).json(spark.conf.get("conformance.clickstream_path"))
 
 
 @dlt.table

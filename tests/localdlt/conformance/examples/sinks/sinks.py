@@ -5,7 +5,9 @@ import dlt
 
 @dlt.table
 def taxi_raw():
-    return spark.readStream.schema("id INT, name STRING, fare DOUBLE").json(spark.conf.get("conformance.taxi_path"))
+    return spark.readStream.schema("id INT, name STRING, fare DOUBLE").json(
+        spark.conf.get("conformance.taxi_path")
+    )
 
 
 dlt.create_sink(name="delta_sink", format="delta", options={"path": spark.conf.get("conformance.sink_path")})

@@ -13,7 +13,9 @@ def exist(file_name):
 def next_snapshot_and_version(latest_snapshot_version):
     latest_snapshot_version = latest_snapshot_version or 0
     next_version = latest_snapshot_version + 1
-    file_name = os.path.join(spark.conf.get("conformance.snapshot_dir"), "snapshot_" + str(next_version) + ".json")
+    file_name = os.path.join(
+        spark.conf.get("conformance.snapshot_dir"), "snapshot_" + str(next_version) + ".json"
+    )
     if exist(file_name):
         return (spark.read.schema("key INT, value STRING, TrackingCol STRING").json(file_name), next_version)
     else:

@@ -17,7 +17,9 @@ def big_orders():
 
 @dlt.table
 def orders_clean():
-    return spark.sql("SELECT o.order_id, upper(o.customer) AS customer, o.amount FROM STREAM(LIVE.orders_raw) AS o")
+    return spark.sql(
+        "SELECT o.order_id, upper(o.customer) AS customer, o.amount FROM STREAM(LIVE.orders_raw) AS o"
+    )
 
 
 @dlt.table
