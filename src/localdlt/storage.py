@@ -117,19 +117,7 @@ def update_lock(layout: Layout) -> Iterator[None]:
 
     ``flock`` is released by the OS when the process dies, so a crash leaves no stale lock.
     """
-    layout.lock.parent.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = open(layout.lock, "a+")  # noqa: SIM115 - held for the block
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise ConcurrentUpdateError(
-                f"another localdlt update is running on storage '{layout.root}' (held by {holder}); "
-                "wait for it to finish or stop it",
-                params={"storage": str(layout.root), "holder": holder},
-            ) from exc
+    with _flock(layout) as handle:
         try:
             handle.seek(0)
             handle.truncate()
@@ -138,8 +126,6 @@ def update_lock(layout: Layout) -> Iterator[None]:
         except OSError as exc:  # a full disk: the lock is held all the same; only the holder's name is lost
             log.warning("could not record the lock holder in %s: %s", layout.lock, exc)
         yield
-    finally:
-        handle.close()
 
 
 @contextmanager
