@@ -154,7 +154,7 @@ def buffer_frame(spark: SparkSession, shape: Shape, child: DataFrame) -> DataFra
             if aggregate.filter().isDefined():
                 value = F.when(jvm.column(spark, aggregate.filter().get()), value)
             if buf.kind == "avg_sum":
-                decimal = str(function.dataType().typeName()) == "decimal"
+                decimal = str(function.dataType().typeName()).startswith("decimal")
                 columns.append(F.sum(value if decimal else value.cast("double")).alias(buf.column))
             else:
                 columns.append(F.count(value).alias(buf.column))
@@ -203,7 +203,7 @@ def finish_from_buffers(spark: SparkSession, shape: Shape, buffers: DataFrame) -
             elif buf.kind == "avg_sum":
                 result_type = expr.child().aggregateFunction().dataType()
                 total, count = F.col(buf.column), F.col(f"__b{index}_avg_count")
-                if str(result_type.typeName()) == "decimal":
+                if str(result_type.typeName()).startswith("decimal"):
                     value = (total / count.cast("decimal(20,0)")).cast(str(result_type.simpleString()))
                 else:
                     value = total / count.cast("double")
