@@ -9,7 +9,8 @@ pytestmark = pytest.mark.kafka
 def test_spark_kafka_sink_and_source_roundtrip(spark: SparkSession, kafka: str) -> None:
     topic = "smoke-roundtrip"
     messages = [("order-1", '{"n": 1}'), ("order-2", '{"n": 2}'), ("order-1", '{"n": 3}')]
-    spark.createDataFrame(messages, "key string, value string").write.format("kafka").option(
+    # One partition: one writer sends the rows in order (two tasks would race each other).
+    spark.createDataFrame(messages, "key string, value string").coalesce(1).write.format("kafka").option(
         "kafka.bootstrap.servers", kafka
     ).option("topic", topic).save()
 
