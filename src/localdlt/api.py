@@ -199,7 +199,8 @@ def materialized_view(
     private: bool | None = None,
     refresh_policy: str | None = None,
 ) -> Any:
-    """Define a materialized view (batch query, recomputed on every update)."""
+    """Define a materialized view (batch query, refreshed on every update: incrementally where its
+    plan allows, as chosen by ``localdlt.mv`` and ``refresh_policy``; always equal to a recompute)."""
     return _table_like(
         DatasetKind.MATERIALIZED_VIEW,
         query_function,
