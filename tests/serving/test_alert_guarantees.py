@@ -261,7 +261,7 @@ def test_follow_survives_errors_with_backoff_and_logs_them(
             raise KeyboardInterrupt  # Ctrl-C after the good round
 
     monkeypatch.setattr(AlertDeliverer, "deliver_pending", flaky)
-    monkeypatch.setattr(serving_cli.time, "sleep", sleep)
+    monkeypatch.setattr(serving_cli, "_pause", sleep)
     argv = [
         "alerts",
         "deliver",
