@@ -35,3 +35,9 @@ def test_python_workers_use_the_drivers_interpreter(monkeypatch: pytest.MonkeyPa
     assert session_conf(SessionSettings())["spark.pyspark.python"] == sys.executable
     monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python/bin/python3")
     assert session_conf(SessionSettings())["spark.pyspark.python"] == "/opt/python/bin/python3"
+
+
+def test_file_listing_runs_as_many_tasks_as_shuffle_partitions() -> None:
+    """VACUUM's file listing would otherwise schedule Spark's default 10000 tasks."""
+    conf = session_conf(SessionSettings(shuffle_partitions=3))
+    assert conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] == "3"
