@@ -78,6 +78,19 @@ def test_health_and_page_are_open_docs_off_outside_dev(
     }
 
 
+def test_dashboard_links_the_docs_only_when_they_are_served(
+    client: TestClient, secured_client: TestClient
+) -> None:
+    links = '<a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>'
+    dev_page, prod_page = client.get("/"), secured_client.get("/")
+    assert (dev_page.status_code, prod_page.status_code) == (200, 200)
+    assert f'<footer data-testid="footer">Read-only API: {links}</footer>' in dev_page.text
+    # Docs are off outside dev (404): the page must not point at them.
+    assert '<footer data-testid="footer">Read-only API</footer>' in prod_page.text
+    assert "/docs" not in prod_page.text and "/openapi.json" not in prod_page.text
+    assert prod_page.headers["content-type"] == "text/html; charset=utf-8"
+
+
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ORDERS_API_ENV", "dev")
     monkeypatch.setenv("ORDERS_API_STORAGE", str(tmp_path))

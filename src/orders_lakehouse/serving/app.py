@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from orders_lakehouse.serving.api import errors
@@ -38,6 +38,17 @@ DOCS_PAGE = """<!doctype html>
 <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
 <script src="/static/docs.js"></script></body></html>
 """
+# Where the dashboard page links the API docs; filled only when they are served (no dead links).
+DOCS_LINKS_MARKER = "<!--api-docs-->"
+DOCS_LINKS = ': <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>'
+
+
+def dashboard_page(docs_on: bool) -> str:
+    """The dashboard's HTML, linking ``/docs`` and ``/openapi.json`` only when they are served."""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    if DOCS_LINKS_MARKER not in page:  # the template and this module are edited together
+        raise RuntimeError(f"{STATIC_DIR / 'index.html'} lost its {DOCS_LINKS_MARKER} marker")
+    return page.replace(DOCS_LINKS_MARKER, DOCS_LINKS if docs_on else "")
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
@@ -84,9 +95,11 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    page = dashboard_page(settings.docs_on)
+
     @app.get("/", include_in_schema=False)
-    def dashboard() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
+    def dashboard() -> HTMLResponse:
+        return HTMLResponse(page)
 
     if settings.docs_on:
 
