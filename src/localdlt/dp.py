@@ -26,7 +26,9 @@ from localdlt.api import (
     on_event_hook,
 )
 from localdlt.api import view as temporary_view
+from localdlt.api_args import caller_location
 from localdlt.cdc.api import create_auto_cdc_flow, create_auto_cdc_from_snapshot_flow
+from localdlt.errors import InvalidArgumentError
 
 __all__ = [
     "append_flow",
@@ -53,10 +55,10 @@ __all__ = [
 # for open-source Spark with ``format="delta"`` run unchanged, and any other format is refused.
 def _check_format(format: str | None) -> None:  # noqa: A002 - the API's parameter name
     if format is not None and format.lower() != "delta":
-        raise api.InvalidArgumentError(
+        raise InvalidArgumentError(
             f"argument 'format' must be 'delta' (localdlt writes Delta tables), got {format!r}",
             params={"argument": "format", "value": str(format)},
-            location=api._caller_location(),
+            location=caller_location(),
         )
 
 

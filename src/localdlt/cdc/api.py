@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localdlt.api import _caller_location, _check_str
+from localdlt.api_args import caller_location, check_str
 from localdlt.definitions import Flow
 from localdlt.errors import InvalidArgumentError
 from localdlt.registry import active_registry
@@ -21,7 +21,7 @@ def _scd_type(value: Any) -> int:
         return int(value)
     raise InvalidArgumentError(
         f"argument 'stored_as_scd_type' must be 1 or 2 (int or str), got {value!r}",
-        params={"argument": "stored_as_scd_type", "value": value}, location=_caller_location(),
+        params={"argument": "stored_as_scd_type", "value": value}, location=caller_location(),
     )
 
 
@@ -29,7 +29,7 @@ def _keys(keys: Any) -> list[str]:
     if isinstance(keys, str) or not keys:
         raise InvalidArgumentError(
             "argument 'keys' must be a non-empty list of column names",
-            params={"argument": "keys"}, location=_caller_location(),
+            params={"argument": "keys"}, location=caller_location(),
         )
     return list(keys)
 
@@ -56,29 +56,29 @@ def create_auto_cdc_flow(
 ) -> None:
     """Apply the change rows of ``source`` to streaming table ``target`` (SCD type 1 or 2),
     keyed by ``keys``, the highest ``sequence_by`` winning."""
-    _check_str(target, "target", optional=False)
-    _check_str(source, "source", optional=False)
+    check_str(target, "target", optional=False)
+    check_str(source, "source", optional=False)
     if columns_to_update is not None:
         raise InvalidArgumentError(
             "argument 'columns_to_update' is not supported by localdlt (partial updates driven by a column)",
-            params={"argument": "columns_to_update"}, location=_caller_location(),
+            params={"argument": "columns_to_update"}, location=caller_location(),
         )
     if column_list and except_column_list:
         raise InvalidArgumentError(
             "arguments 'column_list' and 'except_column_list' cannot both be given",
-            params={"argument": "column_list"}, location=_caller_location(),
+            params={"argument": "column_list"}, location=caller_location(),
         )
     if track_history_column_list and track_history_except_column_list:
         raise InvalidArgumentError(
             "arguments 'track_history_column_list' and 'track_history_except_column_list' "
             "cannot both be given",
-            params={"argument": "track_history_column_list"}, location=_caller_location(),
+            params={"argument": "track_history_column_list"}, location=caller_location(),
         )
     scd = _scd_type(stored_as_scd_type)
     if apply_as_truncates is not None and scd != 1:
         raise InvalidArgumentError(
             "argument 'apply_as_truncates' is only supported with stored_as_scd_type=1",
-            params={"argument": "apply_as_truncates"}, location=_caller_location(),
+            params={"argument": "apply_as_truncates"}, location=caller_location(),
         )
     flow = name or target
     spec = {
@@ -96,7 +96,7 @@ def create_auto_cdc_flow(
              if v is not None}
     spec.update({"extra": extra} if extra else {})
     active_registry().register_flow(
-        Flow(name=flow, target=target, query_function=None, location=_caller_location(), once=bool(once),
+        Flow(name=flow, target=target, query_function=None, location=caller_location(), once=bool(once),
              cdc=spec, cdc_source=source, implicit=False)
     )
 
@@ -147,11 +147,11 @@ def create_auto_cdc_from_snapshot_flow(
     """Apply the differences between successive snapshots to ``target``. ``source`` is a
     dataset name, or a function ``(latest_version) -> (DataFrame, version) | None`` called until
     it returns None."""
-    _check_str(target, "target", optional=False)
+    check_str(target, "target", optional=False)
     if not (isinstance(source, str) and source) and not callable(source):
         raise InvalidArgumentError(
             "argument 'source' must be a dataset name or a snapshot_and_version function",
-            params={"argument": "source"}, location=_caller_location(),
+            params={"argument": "source"}, location=caller_location(),
         )
     flow = name or target
     spec = {
@@ -161,7 +161,7 @@ def create_auto_cdc_from_snapshot_flow(
         "track_history_except_column_list": track_history_except_column_list, "flow_name": flow,
     }
     active_registry().register_flow(
-        Flow(name=flow, target=target, query_function=None, location=_caller_location(), snapshot_cdc=spec,
+        Flow(name=flow, target=target, query_function=None, location=caller_location(), snapshot_cdc=spec,
              cdc_source=source if isinstance(source, str) else None, implicit=False)
     )
 
