@@ -75,15 +75,41 @@ def test_unchanged_tables_cost_no_reload_and_a_new_commit_reads_only_its_file(
     fresh: tuple[TestClient, LocalDeltaBackend, Path],
 ) -> None:
     client, backend, storage = fresh
-    client.get("/kpis/status-funnel")
-    stats = backend.cache.stats
+    first = client.get("/kpis/status-funnel")
+    stats, answers = backend.cache.stats, client.app.state.answers.stats  # type: ignore[attr-defined]
     loaded, read = stats.snapshots_loaded, stats.files_read
     for _ in range(5):
-        assert client.get("/kpis/status-funnel").status_code == 200
-    assert (stats.snapshots_loaded, stats.files_read, stats.result_hits) == (loaded, read, 5)
+        again = client.get("/kpis/status-funnel")
+        # The body sent at this ETag, byte for byte, with the same validators; no read at all.
+        assert (again.status_code, again.content) == (200, first.content)
+        assert (again.headers["etag"], again.headers["cache-control"]) == (
+            '"gold_status_funnel@0"',
+            "no-cache",
+        )
+        assert again.headers["content-type"] == "application/json"
+    assert (stats.snapshots_loaded, stats.files_read, stats.result_hits, answers.hits) == (loaded, read, 0, 5)
     _append_funnel_row(storage)
-    assert len(client.get("/kpis/status-funnel").json()["stages"]) == 7
+    changed = client.get("/kpis/status-funnel")
+    assert (len(changed.json()["stages"]), changed.headers["etag"]) == (7, '"gold_status_funnel@1"')
     assert (stats.snapshots_loaded, stats.files_read) == (loaded + 1, read + 1)  # the new file only
+    assert answers.hits == 5  # a new version is never answered from an older answer
+
+
+def test_only_successful_tagged_answers_are_kept(fresh: tuple[TestClient, LocalDeltaBackend, Path]) -> None:
+    client, _, _ = fresh
+    answers = client.app.state.answers.stats  # type: ignore[attr-defined]
+    for _ in range(2):
+        assert client.get("/orders/no-such-order").status_code == 404
+        assert client.get("/kpis/sales-per-minute?minutes=0").status_code == 422
+        assert client.get("/health/ready").status_code == 200  # no ETag: never kept
+    assert (answers.stored, answers.hits) == (0, 0)
+    assert client.get("/orders/o-1").status_code == 200
+    assert client.get("/orders/o-1").json()["order_id"] == "o-1"
+    assert (answers.stored, answers.hits) == (1, 1)
+    # Another query string is another answer.
+    one, two = client.get("/kpis/top-products?limit=1"), client.get("/kpis/top-products?limit=2")
+    assert (len(one.json()["products"]), len(two.json()["products"])) == (1, 2)
+    assert (answers.stored, answers.hits) == (3, 1)
 
 
 def test_point_lookup_skips_files_by_statistics(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from orders_lakehouse.serving.api import errors
+from orders_lakehouse.serving.api import answers, errors
 from orders_lakehouse.serving.api.deps import reject_unknown_query_parameters
 from orders_lakehouse.serving.api.routes import alerts, health, kpis, orders, quality, summary
 from orders_lakehouse.serving.backends.base import Backend
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.settings = settings
     app.state.backend = backend
     errors.install(app)
+    answers.install(app, answers.AnswerCache())
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from orders_lakehouse.serving.api.answers import STATE_KEY, AnswerCache, CachedAnswer
 from orders_lakehouse.serving.api.errors import NotModifiedError
 from orders_lakehouse.serving.backends.base import Backend
 from orders_lakehouse.serving.gold import GoldTable
@@ -101,7 +102,8 @@ def reject_unknown_query_parameters(request: Request) -> None:
 def conditional(*tables: GoldTable) -> Callable[..., None]:
     """A dependency: ``ETag`` from the versions of ``tables``; 304 when ``If-None-Match`` matches.
 
-    The tag is checked before anything is read, so an unchanged table costs one version check.
+    The tag is checked before anything is read, so an unchanged table costs one version check;
+    an answer already sent at this tag is sent again from :mod:`.answers` without reading.
     """
 
     def check(request: Request, response: Response, backend: BackendDep) -> None:
@@ -112,6 +114,13 @@ def conditional(*tables: GoldTable) -> Callable[..., None]:
         response.headers["Cache-Control"] = "no-cache"  # browsers revalidate: a 304 costs nothing
         if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
             raise NotModifiedError(etag)
+        answers: AnswerCache | None = getattr(request.app.state, "answers", None)
+        if answers is not None:  # the same tag, path and query: the body sent before (see .answers)
+            key = answers.key(request, etag)
+            body = answers.get(key)
+            if body is not None:
+                raise CachedAnswer(etag, body)
+            setattr(request.state, STATE_KEY, key)  # RecordAnswers stores this answer's body
         response.headers["ETag"] = etag
 
     return check
