@@ -25,13 +25,15 @@ from databricks.sdk.service.sql import (
     StatementState,
 )
 
+from orders_lakehouse.serving import models
+from orders_lakehouse.serving.backends import databricks_latency
 from orders_lakehouse.serving.backends.base import (
     BackendError,
     BackendUnavailableError,
     Query,
     TableUnavailableError,
 )
-from orders_lakehouse.serving.gold import EVENT_LOG, GOLD_TABLES, GoldTable
+from orders_lakehouse.serving.gold import EVENT_LOG, GOLD_TABLES, SILVER_EVENTS, GoldTable
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +182,23 @@ class DatabricksSqlBackend:
             data.extend(chunk.data_array or [])
             next_chunk = chunk.next_chunk_index
         return [{n: _convert(v, t) for n, v, t in zip(names, row, types, strict=False)} for row in data]
+
+    def latency(self, window_minutes: int) -> models.Latency:
+        """Event time -> visible in Silver / in Gold over the latest ``window_minutes``: one statement.
+
+        See :mod:`.databricks_latency` (Gold visibility from the event log's ``fact_orders``
+        completions). No event log configured, or Silver missing: :class:`TableUnavailableError`.
+        """
+        values = databricks_latency.parameters(
+            self._table_name(SILVER_EVENTS), self._table_name(EVENT_LOG), window_minutes
+        )
+        rows = self._execute(
+            databricks_latency.LATENCY_SQL,
+            [_parameter(name, value) for name, value in values.items()],
+            None,
+            SILVER_EVENTS.name,
+        )
+        return databricks_latency.to_model(rows, window_minutes)
 
     def versions(self, tables: tuple[GoldTable, ...]) -> dict[str, int] | None:
         """Not known without a warehouse statement per table: no ETag on this backend."""
