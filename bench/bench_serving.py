@@ -2,16 +2,19 @@
 
     python -m bench serving                            # sizes 1, 200, 2000; 200 requests per route
     python -m bench.bench_serving --sizes 1 200 --requests 100
+    python -m bench.bench_serving --cache /tmp/bench-serving   # build 2,000 commits once, reuse
 
 Every Gold table and the event log get N commits (one small append each, as a streaming table
 or a per-batch event log gets them), written with delta-rs. Then, per route, in one process
 against the ASGI app (no network): the first request (``cold``: opens the table and reads its
 files), ``requests`` more (p50 / p99; point lookups ask for a different order each time), and one
 request right after one more commit (``after commit``: the version check sees it and only the new
-file is read). Beside it, in the same run, the same routes ``uncached``: a fresh backend per
-request, i.e. the table opened and scanned on every request as before the cache (fewer requests:
-it is slow). Wall-clock figures on a shared machine are noisy, so each request's process CPU time
-is reported too. Results: ``bench/results/serving.json``; a table is printed.
+file is read). Beside it, in the same run, the same routes ``no answer cache`` (snapshots,
+files and results cached, but every answer built and JSON-encoded again: a quarter of the
+requests) and ``uncached``: a fresh backend per request and no answer cache, i.e. the table opened
+and scanned on every request as before any cache (fewer requests: it is slow). Wall-clock
+figures on a shared machine are noisy, so each request's process CPU time is reported too.
+Results: ``bench/results/serving.json``; a table is printed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import json
 import logging
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -268,17 +272,38 @@ def _commit(storage: Path, table: str, i: int, opened: DeltaTable | None = None)
 
 
 def _build_table(storage: Path, table: str, commits: int) -> None:
-    opened = None
-    for i in range(commits):
+    """Append commits up to version ``commits - 1``, resuming where an interrupted build stopped."""
+    path = str(_path(storage, table))
+    opened = DeltaTable(path) if DeltaTable.is_deltatable(path) else None
+    for i in range(opened.version() + 1 if opened else 0, commits):
         opened = _commit(storage, table, i, opened)
 
 
 def build(storage: Path, commits: int) -> float:
     """Write ``commits`` commits to every table (tables in parallel); returns the seconds it took."""
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=4) as pool:  # delta-rs releases the GIL while it writes
+    with ThreadPoolExecutor(max_workers=len(SCHEMAS)) as pool:  # delta-rs releases the GIL while it writes
         list(pool.map(lambda table: _build_table(storage, table, commits), SCHEMAS))
     return time.perf_counter() - started
+
+
+def prepare(storage: Path, commits: int, cache: Path | None) -> float:
+    """Fill ``storage`` with ``commits`` commits per table; returns the seconds spent building.
+
+    With ``cache``, the tables are built once into ``cache/<commits>`` (2,000 commits per table
+    take minutes: each delta-rs append replays the log since the last checkpoint) and copied from
+    there on later runs; the copy is what the run measures and commits to, so the cache stays as
+    built. A cache folder without its ``complete`` marker (an interrupted build) is resumed.
+    """
+    if cache is None:
+        return build(storage, commits)
+    built = cache / str(commits)
+    seconds = 0.0
+    if not (built / "complete").exists():
+        seconds = build(built, commits)
+        (built / "complete").write_text(f"{commits} commits per table, built in {seconds:.1f} s\n")
+    shutil.copytree(built, storage, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
+    return seconds
 
 
 ROUTES: list[tuple[str, str, Callable[[int, random.Random], str]]] = [
@@ -319,12 +344,23 @@ def measure(storage: Path, commits: int, requests: int, uncached_requests: int) 
     results = []
     settings = Settings(env="dev", storage=storage, cache_check_seconds=1.0)
     uncached_app = create_app(settings)
-    # Before the cache: every request opened the table anew and scanned it.
+    # Before any cache: every request opened the table anew and scanned it, and built its answer.
     uncached_app.dependency_overrides[get_backend] = lambda: LocalDeltaBackend(storage, check_seconds=0)
-    with TestClient(create_app(settings)) as client, TestClient(uncached_app) as uncached:
+    uncached_app.state.answers = None
+    # Snapshot, file and result caches but no answer cache: every request builds and encodes its
+    # answer (what the answer cache saves).
+    unanswered_app = create_app(settings)
+    unanswered_app.state.answers = None
+    with (
+        TestClient(create_app(settings)) as client,
+        TestClient(uncached_app) as uncached,
+        TestClient(unanswered_app) as unanswered,
+    ):
         for route, table, url in ROUTES:
             cold = _timed(client, url(commits, rng))[0]
             warm = [_timed(client, url(commits, rng)) for _ in range(requests)]
+            _timed(unanswered, url(commits, rng))  # its own snapshots: opened before timing
+            built = [_timed(unanswered, url(commits, rng)) for _ in range(max(requests // 4, 1))]
             before = [_timed(uncached, url(commits, rng)) for _ in range(uncached_requests)]
             _commit(storage, table, commits + len(results))
             time.sleep(1.05)  # past the version-check interval: the next request sees the commit
@@ -340,6 +376,9 @@ def measure(storage: Path, commits: int, requests: int, uncached_requests: int) 
                     "cpu_p50_ms": _ms(statistics.median(cpu)),
                     "cpu_p99_ms": _ms(_p(cpu, 99)),
                     "after_commit_ms": _ms(after),
+                    "no_answer_cache_p50_ms": _ms(statistics.median([w for w, _ in built])),
+                    "no_answer_cache_p99_ms": _ms(_p([w for w, _ in built], 99)),
+                    "no_answer_cache_cpu_p50_ms": _ms(statistics.median([c for _, c in built])),
                     "uncached_p50_ms": _ms(statistics.median([w for w, _ in before])),
                     "uncached_cpu_p50_ms": _ms(statistics.median([c for _, c in before])),
                 }
@@ -365,13 +404,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 200, 2000])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--uncached-requests", type=int, default=10)
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="build each size's tables once into CACHE/<commits> and copy them from there on later runs",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     rows: list[dict[str, object]] = []
     builds = {}
     for commits in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"bench-serving-{commits}-") as folder:
-            builds[commits] = round(build(Path(folder), commits), 1)
+            builds[commits] = round(prepare(Path(folder), commits, args.cache), 1)
             rows.extend(measure(Path(folder), commits, args.requests, args.uncached_requests))
         _save(rows, builds, args.requests)  # after each size: a long run keeps what it measured
     table = Table(title=f"serving route latency (ms), {args.requests} requests per route, in-process ASGI")
@@ -384,6 +428,8 @@ def main(argv: list[str]) -> int:
         "cpu p50",
         "cpu p99",
         "after commit",
+        "no answer cache p50",
+        "no answer cache cpu p50",
         "uncached p50",
         "uncached cpu p50",
     )
@@ -398,12 +444,14 @@ def main(argv: list[str]) -> int:
         "cpu_p50_ms",
         "cpu_p99_ms",
         "after_commit_ms",
+        "no_answer_cache_p50_ms",
+        "no_answer_cache_cpu_p50_ms",
         "uncached_p50_ms",
         "uncached_cpu_p50_ms",
     )
     for row in rows:
         table.add_row(*(str(row[key]) for key in keys))
-    Console().print(table)
+    Console(width=220).print(table)
     worst = max(float(row["p99_ms"]) for row in rows)  # type: ignore[arg-type]
     print(f"worst p99 {worst} ms (target 50 ms); results in {RESULTS}")
     return 0 if worst <= 50 else 1
