@@ -54,7 +54,9 @@ def _metadata_log_problem(file: Path, *, allow_dash: bool) -> str | None:
         return "not UTF-8 text"
     except OSError as exc:
         return f"unreadable: {exc.strerror or exc}"
-    lines = text.split("\n")
+    # Spark's Kafka source writes its initial offsets (sources/N/0) after a zero byte, for Spark
+    # 2.1.0 readers (KafkaSourceInitialOffsetWriter, SPARK-19517).
+    lines = text.removeprefix("\0").split("\n")
     if not lines or not _VERSION_LINE.match(lines[0].strip()):
         return "no version line (v1) at the start"
     for number, line in enumerate(lines[1:], 2):
