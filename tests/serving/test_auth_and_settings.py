@@ -53,6 +53,18 @@ def test_every_data_endpoint_needs_the_token(secured_client: TestClient, path: s
     assert secured_client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
+def test_a_kept_answer_is_never_served_without_the_token(secured_client: TestClient) -> None:
+    authorized = {"Authorization": f"Bearer {TOKEN}"}
+    first = secured_client.get("/kpis/top-products", headers=authorized)
+    again = secured_client.get("/kpis/top-products", headers=authorized)
+    assert (first.status_code, again.content) == (200, first.content)
+    assert secured_client.app.state.answers.stats.hits >= 1  # type: ignore[attr-defined]
+    # Auth runs before the ETag check that serves kept answers.
+    assert secured_client.get("/kpis/top-products").status_code == 401
+    wrong = secured_client.get("/kpis/top-products", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 403
+
+
 def test_health_and_page_are_open_docs_off_outside_dev(
     secured_client: TestClient, gold_storage: Path
 ) -> None:
