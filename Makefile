@@ -13,10 +13,13 @@ setup:
 	@scripts/setup.sh
 
 # The reliability scenarios are too slow for the suite: `make test` deselects them and
-# `make reliability` runs them (CI runs both).
+# `make reliability` runs them (CI runs both). Test files run in parallel (pytest-xdist): one
+# SparkSession per worker, each file on one worker (tests/conftest.py groups the files that
+# must share one). One Spark JVM keeps ~1.4 of 2 cores busy; TEST_WORKERS=0 runs all in one process.
+TEST_WORKERS ?= 2
 test: setup
 	@scripts/setup-browser.sh
-	$(PY) -m pytest -m "not reliability" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not reliability" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m orders_lakehouse.devstack.demo $(if $(DURATION),--duration $(DURATION)) --source $(SOURCE) $(DEMO_ARGS)

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_storage(spark, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One bundle-driven update over the fixtures; each table then a temporary view."""
+def run_storage(spark, production_codegen, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One bundle-driven update over the fixtures, with code generation on as in production;
+    each table then a temporary view."""
     storage = tmp_path_factory.mktemp("bundle-run")
     patch = pytest.MonkeyPatch()
     patch.setenv("LOCALDLT_SECRET_ORDERS_PII_SALT", "bundle-test-salt")

@@ -21,6 +21,8 @@ from orders_lakehouse.devstack.kafka_broker import free_port, is_listening
 
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
 
+pytestmark = pytest.mark.slow  # a master, a worker and a driver JVM of its own
+
 DRIVER_SCRIPT = """
 import sys
 from localdlt.session import SessionSettings, build_session

@@ -29,7 +29,7 @@ CADENCE = 20.0  # simulated messages per second: 400 messages = 20 simulated sec
 
 
 def test_simulator_to_kafka_to_localdlt_reconciles_exactly(
-    spark: SparkSession, kafka: str, tmp_path, orders_pipeline
+    spark: SparkSession, kafka: str, tmp_path, orders_pipeline, production_codegen
 ) -> None:
     topic = f"orders-e2e-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka})  # keep a reference until the futures resolve

@@ -15,6 +15,8 @@ from localdlt.maintenance import maintain
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
+pytestmark = pytest.mark.slow  # VACUUM/OPTIMIZE over many commits
+
 
 def _table(spark: SparkSession, path: Path, commits: int, properties: dict[str, str] | None = None) -> None:
     for index in range(commits):

@@ -41,3 +41,14 @@ def test_file_listing_runs_as_many_tasks_as_shuffle_partitions() -> None:
     """VACUUM's file listing would otherwise schedule Spark's default 10000 tasks."""
     conf = session_conf(SessionSettings(shuffle_partitions=3))
     assert conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] == "3"
+
+
+def test_only_test_sessions_interpret_instead_of_generating_code() -> None:
+    testing = session_conf(SessionSettings(testing=True))
+    assert (testing["spark.sql.codegen.wholeStage"], testing["spark.sql.codegen.factoryMode"]) == (
+        "false",
+        "NO_CODEGEN",
+    )
+    production = session_conf(SessionSettings())
+    assert "spark.sql.codegen.wholeStage" not in production
+    assert "spark.sql.codegen.factoryMode" not in production
