@@ -1,13 +1,13 @@
 """The query of a pipeline SQL statement, analysed by Spark's own parser.
 
 :func:`analyse` parses the text with the session's SQL parser (nothing runs) and finds what it
-reads: tables (``t``, ``LIVE.t``, ``STREAM(t)``, ``STREAM t``) and the file functions
-``read_files(...)`` / ``cloud_files(...)``, each with its span in the text. :func:`run` then
-builds the DataFrame inside a query function: each pipeline dataset it reads goes through the
-active read resolver (graph edge at planning, Delta read at run time; ``STREAM`` = streaming
-read), file functions go to the Auto Loader emulation (streaming) or the batch file reader,
-each under a temporary view whose name replaces the reference in the text; Spark then analyses
-the rewritten query.
+reads: tables (``t``, ``LIVE.t``, ``STREAM(t)``, ``STREAM t``) and the source functions
+``read_files(...)`` / ``cloud_files(...)`` / ``read_kafka(...)``, each with its span in the text.
+:func:`run` then builds the DataFrame inside a query function: each pipeline dataset it reads goes
+through the active read resolver (graph edge at planning, Delta read at run time; ``STREAM`` =
+streaming read), file functions go to the Auto Loader emulation (streaming) or the batch file
+reader, ``read_kafka`` to Spark's Kafka source, each under a temporary view whose name replaces
+the reference in the text; Spark then analyses the rewritten query.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from pyspark.sql import DataFrame, SparkSession
 
 from localdlt.errors import UnknownDatasetError
 from localdlt.reads import ReadResolver
+from localdlt.sources.kafka import rewrite_kafka_options
 from localdlt.sql.errors import SqlStatementError, SqlSyntaxError
 from localdlt.sql.statements import SqlText
 
 log = logging.getLogger(__name__)
 
-FILE_FUNCTIONS = ("read_files", "cloud_files")
+FILE_FUNCTIONS = ("read_files", "cloud_files", "read_kafka")
 # read_files options that are Auto Loader's own (``cloudFiles.<name>`` in Python).
 _AUTO_LOADER_OPTIONS = {
     "inferColumnTypes",
@@ -115,7 +116,7 @@ def _stream_file_functions(text: str) -> str:
     and ``STREAM t`` for tables, so make it ``STREAM(read_files(...))`` (same length plus two
     characters, spans after it shift; the walker works on the rewritten text)."""
     out, pos = [], 0
-    for match in re.finditer(r"(?i)\bSTREAM\s+((?:read_files|cloud_files)\s*\()", text):
+    for match in re.finditer(r"(?i)\bSTREAM\s+((?:read_files|cloud_files|read_kafka)\s*\()", text):
         i = _matching_paren(text, match.end(1) - 1)
         out.append(text[pos : match.start()] + "STREAM(" + text[match.start(1) : i + 1] + ")")
         pos = i + 1
@@ -222,6 +223,13 @@ class _Walker:
                 named[str(arg.key())] = _constant(arg.value(), where)
             else:
                 positional.append(_constant(arg, where))
+        if name == "read_kafka":
+            # read_kafka(option => value, ...): Databricks requires named arguments only.
+            if positional:
+                raise ValueError(f"{where}: read_kafka takes its options as named arguments (key => value)")
+            options = {key: _option_value(value) for key, value in named.items()}
+            self.files.append(FileRef(name, "", options, streaming, start, stop, aliased))
+            return
         if not positional or not isinstance(positional[0], str):
             raise ValueError(f"{where}: the first argument must be the path (a string)")
         if name == "cloud_files":
@@ -374,6 +382,8 @@ def _read_files(
     spark: SparkSession, ref: FileRef, resolver: ReadResolver | None, query: SqlText, reader: str
 ) -> DataFrame:
     options = dict(ref.options)
+    if ref.function == "read_kafka":
+        return _read_kafka(spark, options, ref.streaming)
     fmt = options.pop("format", None)
     schema = options.pop("schema", None)
     if ref.streaming:
@@ -406,3 +416,12 @@ def _read_files(
         options.setdefault("inferSchema", "true")
     clean = {k: v for k, v in options.items() if k not in ("inferColumnTypes", "schemaHints")}
     return batch.options(**clean).load(ref.path)
+
+
+def _read_kafka(spark: SparkSession, options: dict[str, str], streaming: bool) -> DataFrame:
+    """``read_kafka``: Spark's Kafka source with Databricks' option names (``bootstrapServers`` is
+    ``kafka.bootstrap.servers``; the others, ``kafka.*`` included, are Spark's own), the shaded
+    JAAS class unshaded as for Python reads."""
+    renamed = {("kafka.bootstrap.servers" if k == "bootstrapServers" else k): v for k, v in options.items()}
+    reader = spark.readStream if streaming else spark.read
+    return reader.format("kafka").options(**rewrite_kafka_options(renamed)).load()

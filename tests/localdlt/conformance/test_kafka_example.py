@@ -2,7 +2,7 @@
 ``spark.readStream.format("kafka")``, the value parsed from JSON in a second table), run through
 localdlt against the real test broker with hand-derived rows. The Event Hubs page reads through
 the same Kafka source (its options are checked in test_python_examples.py: no Event Hubs namespace
-is reachable here)."""
+is reachable here). Its SQL form, ``read_kafka``, likewise."""
 
 from __future__ import annotations
 
@@ -20,10 +20,8 @@ EXAMPLES = Path(__file__).parent / "examples"
 Rows = Callable[..., list[tuple[Any, ...]]]
 
 
-def test_kafka_example_reads_the_topic_and_parses_the_values(
-    spark: Any, kafka: str, tmp_path: Path, rows: Rows
-) -> None:
-    topic = f"conformance-kafka-{tmp_path.name}"  # one topic per test run: the broker is session-wide
+def _topic_with_three_messages(kafka: str, name: str) -> str:
+    topic = f"conformance-{name}"  # one topic per test: the broker is session-wide
     admin = AdminClient({"bootstrap.servers": kafka})
     for future in admin.create_topics([NewTopic(topic, 1, 1)]).values():
         future.result(30)
@@ -31,6 +29,13 @@ def test_kafka_example_reads_the_topic_and_parses_the_values(
     for i in (1, 2, 3):
         producer.produce(topic, key=f"k{i}", value=json.dumps({"id": i, "amount": i * 1.5}))
     assert producer.flush(30) == 0
+    return topic
+
+
+def test_kafka_example_reads_the_topic_and_parses_the_values(
+    spark: Any, kafka: str, tmp_path: Path, rows: Rows
+) -> None:
+    topic = _topic_with_three_messages(kafka, tmp_path.name)
     storage = tmp_path / "storage"
     conf = {"conformance.kafka_servers": kafka, "conformance.kafka_topic": topic}
 
@@ -51,3 +56,18 @@ def test_kafka_example_reads_the_topic_and_parses_the_values(
     again = run_update([EXAMPLES / "kafka"], storage, spark=spark, configuration=conf)
     assert again.status == "COMPLETED", again.failed_flows()
     assert len(rows(storage / "tables" / "kafka_parsed", "key")) == 3
+
+
+def test_read_kafka_in_a_sql_streaming_table(spark: Any, kafka: str, tmp_path: Path, rows: Rows) -> None:
+    topic = _topic_with_three_messages(kafka, tmp_path.name)
+    storage = tmp_path / "storage"
+    conf = {"conformance.kafka_servers": kafka, "conformance.kafka_topic": topic}
+
+    result = run_update([EXAMPLES / "kafka_sql"], storage, spark=spark, configuration=conf)
+
+    assert result.status == "COMPLETED", result.failed_flows()
+    assert rows(storage / "tables" / "kafka_events", "key", "id", "amount", "topic", "offset") == [
+        ("k1", 1, 1.5, topic, 0),
+        ("k2", 2, 3.0, topic, 1),
+        ("k3", 3, 4.5, topic, 2),
+    ]
