@@ -121,6 +121,11 @@ REJECTED = {
         TVF,
     ),
     "cloud_files": ("CREATE STREAMING TABLE c AS SELECT * FROM cloud_files('{landing}', 'json');", TVF),
+    "read_kafka": (
+        "CREATE MATERIALIZED VIEW k AS SELECT * FROM read_kafka(bootstrapServers => 'localhost:9', "
+        "subscribe => 't');",
+        TVF,
+    ),
     "private": ("CREATE PRIVATE MATERIALIZED VIEW p AS SELECT 1 AS x;", PARSE),
     "or_refresh": ("CREATE OR REFRESH MATERIALIZED VIEW o AS SELECT 1 AS x;", PARSE),
     "live_table": ("CREATE LIVE TABLE l AS SELECT 1 AS x;", PARSE),
@@ -139,6 +144,7 @@ REJECTED = {
 QUERIES = {
     "read_files": "SELECT * FROM read_files('{landing}', format => 'json')",
     "cloud_files": "SELECT * FROM cloud_files('{landing}', 'json')",
+    "read_kafka": "SELECT * FROM read_kafka(bootstrapServers => 'localhost:9', subscribe => 't')",
     "live_schema": "SELECT * FROM LIVE.src",
 }
 ACCEPTED = {
