@@ -1,7 +1,7 @@
 -- Databricks' read_kafka table-valued function (SQL reference, "Streaming ingestion from Kafka"):
 -- a streaming table over a topic, the JSON value's fields extracted. The page writes the
--- extraction with Databricks' `:` JSON path operator (value::string:id), which open-source Spark
--- does not parse: get_json_object says the same.
+-- extraction with Databricks' `:` JSON path operator on a string (value::string:id), which
+-- open-source Spark applies to VARIANT values only: get_json_object says the same.
 CREATE OR REFRESH STREAMING TABLE kafka_events AS
 SELECT
   key::string AS key,
