@@ -124,27 +124,9 @@ def _read_pid(config: BrokerConfig) -> int | None:
     return pid
 
 
-def start(config: BrokerConfig, *, timeout: float = 60.0) -> str:
-    """Start the broker (fresh data each time) and wait until it accepts connections.
-
-    Returns the bootstrap address. Raises BrokerError when the jars are missing, the port is
-    taken, or the broker does not come up within ``timeout`` seconds (with its last log line).
-    """
-    if not any(config.jars_dir.glob("*.jar")):
-        raise BrokerError(f"no broker jars in {config.jars_dir}: run `make setup`")
-    if _read_pid(config) is not None and is_listening(config.port):
-        log.info("broker already running on %s", config.bootstrap_servers)
-        return config.bootstrap_servers
-    if is_listening(config.port):
-        raise BrokerError(f"port {config.port} is already in use: choose another with KAFKA_PORT")
-    controller_port = config.controller_port or free_port()
-    shutil.rmtree(config.state_dir / "data", ignore_errors=True)
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    properties = config.state_dir / "server.properties"
-    properties.write_text(_server_properties(config, controller_port))
-    classpath = f"{config.jars_dir}/*"
+def _format_storage(java: str, classpath: str, properties: Path) -> None:
+    """Format empty KRaft storage with a new cluster id."""
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    java = _java()
     formatted = subprocess.run(
         [
             java,
@@ -162,7 +144,52 @@ def start(config: BrokerConfig, *, timeout: float = 60.0) -> str:
     )
     if formatted.returncode != 0:
         raise BrokerError(f"formatting broker storage failed: {formatted.stderr.strip().splitlines()[-1:]}")
-    with config.log_file.open("w") as log_stream:
+
+
+def _controller_port(config: BrokerConfig, restart: bool) -> int:
+    """The KRaft controller port: the configured one, else on a restart the one the stored data was
+    formatted with (kept in ``controller.port``: the voter set of the metadata log names it), else a
+    free one, remembered for the next restart."""
+    stored = config.state_dir / "controller.port"
+    if config.controller_port:
+        port = config.controller_port
+    elif restart and stored.exists():
+        port = int(stored.read_text().strip())
+    else:
+        port = free_port()
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    stored.write_text(f"{port}\n")
+    return port
+
+
+def start(config: BrokerConfig, *, timeout: float = 60.0, fresh: bool = True) -> str:
+    """Start the broker and wait until it accepts connections.
+
+    ``fresh=True`` formats new, empty storage. ``fresh=False`` reuses the data of a broker that was
+    stopped or crashed in ``config.state_dir`` (its topics and messages come back; the log recovery
+    of a SIGKILLed broker is Kafka's own); without stored data it formats fresh storage too.
+
+    Returns the bootstrap address. Raises BrokerError when the jars are missing, the port is
+    taken, or the broker does not come up within ``timeout`` seconds (with its last log line).
+    """
+    if not any(config.jars_dir.glob("*.jar")):
+        raise BrokerError(f"no broker jars in {config.jars_dir}: run `make setup`")
+    if _read_pid(config) is not None and is_listening(config.port):
+        log.info("broker already running on %s", config.bootstrap_servers)
+        return config.bootstrap_servers
+    if is_listening(config.port):
+        raise BrokerError(f"port {config.port} is already in use: choose another with KAFKA_PORT")
+    restart = not fresh and (config.state_dir / "data" / "meta.properties").exists()
+    if not restart:
+        shutil.rmtree(config.state_dir / "data", ignore_errors=True)
+    controller_port = _controller_port(config, restart)
+    properties = config.state_dir / "server.properties"
+    properties.write_text(_server_properties(config, controller_port))
+    classpath = f"{config.jars_dir}/*"
+    java = _java()
+    if not restart:
+        _format_storage(java, classpath, properties)
+    with config.log_file.open("a" if restart else "w") as log_stream:
         process = subprocess.Popen(
             [
                 java,
@@ -195,7 +222,7 @@ def stop(config: BrokerConfig, *, timeout: float = 8.0) -> bool:
 
     SIGTERM first (a clean shutdown flushes the log); a single-node KRaft broker sometimes waits
     for a controller that is itself shutting down, so after ``timeout`` seconds it is killed —
-    a local dev/test broker's data is disposable (``start`` formats fresh storage)."""
+    a local dev/test broker's data is disposable (``start`` formats fresh storage unless ``fresh=False``)."""
     pid = _read_pid(config)
     if pid is None:
         config.pid_file.unlink(missing_ok=True)
