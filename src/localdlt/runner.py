@@ -24,6 +24,7 @@ from localdlt import storage
 from localdlt.dbutils import DBUtils
 from localdlt.event_hooks import attach_event_hooks
 from localdlt.eventlog import EventLog
+from localdlt.maintenance import maintain
 from localdlt.executor import DEFAULT_TRIGGER_INTERVAL, Executor, Listener
 from localdlt.graph import Planner, PipelineGraph
 from localdlt.loader import load_pipeline, pipeline_files
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 TRIGGER_INTERVAL_KEY = "pipelines.trigger.interval"
 MV_REFRESH_KEY = "localdlt.materialized_view_refresh_seconds"
 MAX_CONCURRENT_FLOWS_KEY = "localdlt.max_concurrent_flows"
+# "false" turns off the maintenance a completed update runs on its way out (Databricks runs its
+# pipeline maintenance on its own; locally the end of an update is the moment nothing writes).
+AUTO_MAINTENANCE_KEY = "localdlt.maintenance.auto"
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,28 @@ def run_update(
             if hooks is not None:
                 hooks.close()  # deliver the queued events, then write the hooks' own events
                 events.flush()
+        auto_maintenance = configuration.get(AUTO_MAINTENANCE_KEY, "true").lower() != "false"
+        if result.status == "COMPLETED" and auto_maintenance:
+            _maintain_due_tables(spark, layout)
     log.info("update %s %s", result.update_id, result.status)
     return result
+
+
+def _maintain_due_tables(spark: SparkSession, layout: storage.Layout) -> None:
+    """Maintenance on Databricks' schedule (OPTIMIZE then VACUUM of each table changed and not
+    maintained for 24 hours; :mod:`localdlt.maintenance`), still under the update's lock so no
+    other update writes meanwhile. Cheap when nothing is due (one log listing per table). A failure
+    is logged and leaves the update COMPLETED, as a failed maintenance task does on Databricks; the
+    next update (or ``localdlt maintain``) tries again."""
+    try:
+        outcome = maintain(spark, layout.root, hold_lock=False)
+    except Exception as error:  # noqa: BLE001 - maintenance must never turn a good update into a failure
+        log.warning(
+            "table maintenance failed (%s: %s); the next update tries again", type(error).__name__, error
+        )
+        return
+    if outcome.maintained():
+        log.info("maintenance: %s optimized and vacuumed", ", ".join(outcome.maintained()))
 
 
 def _default_name(paths: Iterable[str | Path]) -> str:
