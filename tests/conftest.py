@@ -92,12 +92,12 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 # The codegen settings of a production session (SessionSettings(testing=False)).
-PRODUCTION_CODEGEN = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
+PRODUCTION_CODEGEN = {"spark.sql.codegen.wholeStage": "true"}
 
 
 @pytest.fixture(scope="module")
 def production_codegen(spark: SparkSession) -> Iterator[None]:
-    """Whole-stage and expression code generation on, as in ``localdlt run`` and the demo, for the
+    """Whole-stage code generation on, as in ``localdlt run`` and the demo, for the
     module's tests (the test session interprets: see ``SessionSettings.testing``); then restored."""
     saved = {key: spark.conf.get(key) for key in PRODUCTION_CODEGEN}
     for key, value in PRODUCTION_CODEGEN.items():

@@ -40,7 +40,7 @@ class SessionSettings:
     """What a session needs; every field has a sensible local default.
 
     ``testing=True`` trades throughput for start-up speed: one shuffle partition per core,
-    no UI, small Delta snapshot partitions, no code generation (interpreted expressions).
+    no UI, small Delta snapshot partitions, no whole-stage code generation.
     ``spark_log`` (or ``$LOCALDLT_SPARK_LOG``) sends the JVM's log lines (Spark, Delta, Kafka
     client) to that file instead of the terminal.
     """
@@ -122,11 +122,11 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
                 "spark.databricks.delta.properties.defaults.checkpointInterval": "100",
                 # Test data is a few rows per query but thousands of queries: compiling generated
                 # Java (Janino) was ~31% of the JVM's CPU samples, not paid back on so few rows.
-                # The interpreted paths give the same results (Spark's own suites run them too);
-                # measured on tests/localdlt/cdc/test_cdc_scd1.py: 241 -> 188 CPU seconds. The
-                # demo, the CLI and `localdlt run` keep the default (code generation).
+                # Without whole-stage codegen operators run one by one, same results. (Also
+                # interpreting expressions, factoryMode=NO_CODEGEN, cut test_cdc_scd1.py from
+                # 241 to 188 CPU s but breaks spark.catalog.listTables: EXPRESSION_DECODING_FAILED.)
+                # The demo, the CLI and `localdlt run` keep the default (code generation).
                 "spark.sql.codegen.wholeStage": "false",
-                "spark.sql.codegen.factoryMode": "NO_CODEGEN",
             }
         )
     if settings.warehouse_dir is not None:

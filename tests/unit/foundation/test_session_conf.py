@@ -43,12 +43,6 @@ def test_file_listing_runs_as_many_tasks_as_shuffle_partitions() -> None:
     assert conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] == "3"
 
 
-def test_only_test_sessions_interpret_instead_of_generating_code() -> None:
-    testing = session_conf(SessionSettings(testing=True))
-    assert (testing["spark.sql.codegen.wholeStage"], testing["spark.sql.codegen.factoryMode"]) == (
-        "false",
-        "NO_CODEGEN",
-    )
-    production = session_conf(SessionSettings())
-    assert "spark.sql.codegen.wholeStage" not in production
-    assert "spark.sql.codegen.factoryMode" not in production
+def test_only_test_sessions_run_without_whole_stage_codegen() -> None:
+    assert session_conf(SessionSettings(testing=True))["spark.sql.codegen.wholeStage"] == "false"
+    assert "spark.sql.codegen.wholeStage" not in session_conf(SessionSettings())
