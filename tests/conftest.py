@@ -98,7 +98,7 @@ PRODUCTION_CODEGEN = {"spark.sql.codegen.wholeStage": "true"}
 @pytest.fixture(scope="module")
 def production_codegen(spark: SparkSession) -> Iterator[None]:
     """Whole-stage code generation on, as in ``localdlt run`` and the demo, for the
-    module's tests (the test session interprets: see ``SessionSettings.testing``); then restored."""
+    module's tests (test sessions turn it off: see ``SessionSettings.testing``); then restored."""
     saved = {key: spark.conf.get(key) for key in PRODUCTION_CODEGEN}
     for key, value in PRODUCTION_CODEGEN.items():
         spark.conf.set(key, value)
