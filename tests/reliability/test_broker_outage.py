@@ -78,6 +78,7 @@ def test_broker_outage_of_30_seconds_then_for_good(request: pytest.FixtureReques
     from orders_lakehouse.producers.kafka import KafkaProducer, local_target
 
     config = kafka_broker.BrokerConfig(port=kafka_broker.free_port(), state_dir=tmp_path / "broker")
+    request.addfinalizer(lambda: kafka_broker.stop(config))  # also when the set-up below fails
     bootstrap = kafka_broker.start(config)
     topic = f"orders-outage-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: a collected client cancels its futures
