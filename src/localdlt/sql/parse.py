@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from localdlt.sql.errors import SqlLocation, SqlSyntaxError, did_you_mean
+from localdlt.sql.errors import SqlLocation, SqlSyntaxError
 from localdlt.sql.grammar import parser
+from localdlt.sql.syntax_errors import syntax_error
 from localdlt.sql.statements import (
     CdcClauses,
     CdcStatement,
@@ -137,99 +138,8 @@ def parse_statement(text: str, location: SqlLocation) -> Statement:
     try:
         tree = parser().parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, text, location) from None
+        raise syntax_error(exc, text, location) from None
     return _Builder(text, location).statement(tree.children[0])
-
-
-_KEYWORD_HINTS = (
-    "CREATE",
-    "OR",
-    "REFRESH",
-    "STREAMING",
-    "MATERIALIZED",
-    "VIEW",
-    "TABLE",
-    "LIVE",
-    "TEMPORARY",
-    "PRIVATE",
-    "FLOW",
-    "INSERT",
-    "INTO",
-    "ONCE",
-    "AUTO",
-    "CDC",
-    "APPLY",
-    "CHANGES",
-    "FROM",
-    "STREAM",
-    "KEYS",
-    "IGNORE",
-    "SEQUENCE",
-    "COLUMNS",
-    "STORED",
-    "TRACK",
-    "HISTORY",
-    "CONSTRAINT",
-    "EXPECT",
-    "VIOLATION",
-    "DROP",
-    "FAIL",
-    "PARTITIONED",
-    "CLUSTER",
-    "COMMENT",
-    "TBLPROPERTIES",
-    "AS",
-    "SET",
-    "SCD",
-    "TYPE",
-    "EXCEPT",
-    "WHEN",
-)
-
-
-def _syntax_error(exc: UnexpectedInput, text: str, location: SqlLocation) -> SqlSyntaxError:
-    line, column = getattr(exc, "line", 1), getattr(exc, "column", 1)
-    if isinstance(exc, UnexpectedEOF) or line in (None, -1):
-        where = SqlText(text, location).location_at(text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]))
-        found = "end of statement"
-        word = ""
-    else:
-        pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else exc.token.start_pos  # type: ignore[union-attr]
-        while pos and pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] == "_") and text[pos].isalnum():
-            pos, column = pos - 1, column - 1  # point at the start of the word, not inside it
-        where = SqlText(text, location).location_at(line, column - 1)
-        word_match = re.match(r"[A-Za-z_][A-Za-z0-9_]*|\S", text[pos:] if pos is not None else "")
-        word = word_match.group(0) if word_match else ""
-        found = repr(word) if word else "end of statement"
-    expected = _expected_words(exc)
-    hint = did_you_mean(word, expected or _KEYWORD_HINTS) if word.isidentifier() else ""
-    listed = f"; expected {', '.join(sorted(expected)[:8])}" if expected else ""
-    return SqlSyntaxError(
-        f"syntax error at {found}{hint}{listed}",
-        params={"file": location.filename, "found": word, "expected": sorted(expected)},
-        location=where,
-    )
-
-
-def _expected_words(exc: UnexpectedInput) -> set[str]:
-    names: set[str] = set()
-    if isinstance(exc, UnexpectedCharacters):
-        names = set(exc.allowed or ())
-    elif isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
-        names = set(exc.expected or ())
-    words = set()
-    for name in names:
-        bare = name.lstrip("_")
-        if bare in _KEYWORD_HINTS or bare in (
-            "ONCE",
-            "STREAM",
-            "PRIVATE",
-            "TEMPORARY",
-            "INCREMENTAL",
-            "REPLACE",
-        ):
-            words.add(bare)
-    return words
 
 
 class _Builder:

@@ -22,7 +22,8 @@ from localdlt.cdc import api as cdc_api
 from localdlt.reads import active_resolver, strip_live
 from localdlt.sql.errors import SqlLocation, SqlStatementError
 from localdlt.sql.parse import parse_sql
-from localdlt.sql.query import analyse, run
+from localdlt.sql.execute import run
+from localdlt.sql.query import analyse
 from localdlt.sql.statements import (
     CdcClauses,
     CdcStatement,
