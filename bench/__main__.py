@@ -60,6 +60,12 @@ def summary_line(since: float) -> str:
                 silver, gold = result["silver"]["p95"], result["gold"]["p95"]
                 parts.append(f"{result['rate']:g}/s p95 silver {silver} s gold {gold} s")
         parts.append(f"highest sustained {latest['latency']['highest_sustained_rate']}/s")
+    if "mv_growth" in latest:
+        growth = latest["mv_growth"]
+        parts.append(
+            f"MV refresh {growth['incremental_ratio']}x on 100x the history (full recompute "
+            f"{growth['full_recompute_ratio']}x)"
+        )
     return "SUMMARY " + ("; ".join(parts) if parts else "no results written")
 
 

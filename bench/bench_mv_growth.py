@@ -161,6 +161,7 @@ def main(argv: list[str]) -> int:
         spark.stop()
     smallest, largest = results[0], results[-1]
     summary = {
+        "bench": "mv_growth",
         "new_rows": args.new_rows,
         "results": results,
         "incremental_ratio": round(largest["incremental_s"] / smallest["incremental_s"], 2),  # type: ignore[operator]
