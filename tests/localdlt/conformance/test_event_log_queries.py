@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance_data import CLICKSTREAM_ROWS
+
 from localdlt import storage as storage_layout
 from localdlt.errors import InvalidArgumentError
 from localdlt.event_log_sql import sql, translate
@@ -64,27 +66,7 @@ def test_documented_monitoring_queries_run_unchanged(spark, tmp_path: Path, land
     folder = landing(
         "clicks",
         "1.json",
-        [
-            {
-                "timestamp": "2020-01-01T00:00:00",
-                "current_page_id": 1,
-                "current_page_title": "Home",
-                "count": 5,
-            },
-            {
-                "timestamp": "2010-01-01T00:00:00",
-                "current_page_id": 2,
-                "current_page_title": "Cart",
-                "count": 3,
-            },
-            {
-                "timestamp": "2021-06-01T00:00:00",
-                "current_page_id": None,
-                "current_page_title": "X",
-                "count": 0,
-            },
-            {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
-        ],
+        CLICKSTREAM_ROWS,
     )
     storage = tmp_path / "storage"
     conf = {"conformance.clickstream_path": str(folder)}

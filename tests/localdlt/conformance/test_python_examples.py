@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from localdlt.dbutils import secret_env_var
+from conformance_data import CLICKSTREAM_ROWS
+
 from localdlt.runner import load_and_plan, run_update
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -377,27 +379,7 @@ def test_expectations_warn_drop_all_and_keyword_spelling(spark, tmp_path: Path, 
     folder = landing(
         "clicks",
         "1.json",
-        [
-            {
-                "timestamp": "2020-01-01T00:00:00",
-                "current_page_id": 1,
-                "current_page_title": "Home",
-                "count": 5,
-            },
-            {
-                "timestamp": "2010-01-01T00:00:00",
-                "current_page_id": 2,
-                "current_page_title": "Cart",
-                "count": 3,
-            },
-            {
-                "timestamp": "2021-06-01T00:00:00",
-                "current_page_id": None,
-                "current_page_title": "X",
-                "count": 0,
-            },
-            {"timestamp": None, "current_page_id": 4, "current_page_title": None, "count": 7},
-        ],
+        CLICKSTREAM_ROWS,
     )
     storage = tmp_path / "storage"
     result = run_update(
