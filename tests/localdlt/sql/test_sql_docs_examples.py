@@ -111,18 +111,6 @@ COLUMNS * EXCEPT (operation, sequenceNum)
 STORED AS SCD TYPE 2;
 """
 
-TRACK_SQL = """
-CREATE OR REFRESH STREAMING TABLE target_city_untracked;
-
-CREATE FLOW untracked AS AUTO CDC INTO target_city_untracked
-FROM stream(cdc_data.users) KEYS (userId)
-APPLY AS DELETE WHEN operation = "DELETE"
-SEQUENCE BY sequenceNum
-COLUMNS * EXCEPT (operation, sequenceNum)
-STORED AS SCD TYPE 2
-TRACK HISTORY ON * EXCEPT (city);
-"""
-
 # A Python file in the same folder: reads a SQL dataset, and a SQL file reads it back.
 MIXED_PY = """
 import dlt
