@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
@@ -55,58 +54,29 @@ def run_variant(variant: str, landing: Path, storage: Path) -> dict:
     """Run one variant in a fresh process; return its figures (wall time added)."""
     started = time.perf_counter()
     if variant == "spark-pipelines":
-        spec_dir = storage.parent / "spec"
-        shutil.copytree(HERE / "catchup", spec_dir)
-        spec = spec_dir / "spark-pipeline.yml"
-        spec.write_text(
-            spec.read_text()
-            .replace("STORAGE_PLACEHOLDER", storage.resolve().as_uri())
-            .replace("LANDING_PLACEHOLDER", str(landing))
-        )
-        from localdlt.session import SessionSettings, session_conf
+        from deltalake import DeltaTable  # read the result without a JVM
 
-        conf = session_conf(SessionSettings())
-        # spark-pipelines starts its JVM through `spark-class` (not the spark-submit launcher), and
-        # its Spark Connect server loads data sources through a session class loader that does not
-        # see `spark.jars`: the Delta jars must be on the JVM's own class path, which the launcher
-        # takes from SPARK_DIST_CLASSPATH. spark-submit options go before the `run` sub-command
-        # (everything after it is handed to the Python CLI).
-        jars = conf["spark.jars"].replace(",", os.pathsep)
-        env = {
-            **os.environ,
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-            "SPARK_DIST_CLASSPATH": jars,
-        }
-        command = [str(Path(sys.executable).parent / "spark-pipelines")]
-        for key in (
-            "spark.sql.extensions",
-            "spark.sql.catalog.spark_catalog",
-            "spark.sql.shuffle.partitions",
-            "spark.driver.memory",
-            "spark.databricks.delta.snapshotPartitions",
-            "spark.sql.session.timeZone",
-        ):
-            command += ["--conf", f"{key}={conf[key]}"]
-        warehouse = storage / "warehouse"  # spark-pipelines writes managed tables there
-        command += [
-            "--conf",
-            f"spark.sql.warehouse.dir={warehouse}",
-            "--conf",
-            "spark.ui.showConsoleProgress=false",
-            "run",
-            "--spec",
-            str(spec),
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        from localdlt.session import SessionSettings
+        from orders_lakehouse.devstack.spark_pipelines import run_spark_pipelines, write_project
+
+        # The same session options as localdlt's default (production) session; the launcher puts
+        # the Delta jars on the JVM's class path and the static options where the Connect server
+        # reads them (see its docstring: `--conf` mostly does not reach it).
+        sources = sorted((HERE / "catchup" / "transformations").glob("*.py"))
+        files = {path.name: path.read_text() for path in sources}
+        project = write_project(
+            storage.parent / "spark-pipelines", files, {"bench.landing_path": str(landing)},
+            name="bench_catchup", settings=SessionSettings(),
+        )  # fmt: skip
+        result = run_spark_pipelines(project, timeout=3600)
         figures = {"variant": variant, "startup_s": None, "update_s": None}
         if result.returncode != 0:
             figures["error"] = [
                 line for line in result.stderr.splitlines() if "Error" in line or "Exception" in line
-            ][-1:]
+            ][-1:] or result.stderr.strip().splitlines()[-3:]
         else:
-            from deltalake import DeltaTable  # read the result without a JVM
-
-            figures["silver_rows"] = DeltaTable(str(warehouse / "bench_silver")).to_pyarrow_table().num_rows
+            silver = DeltaTable(str(project.warehouse / "bench_silver"))
+            figures["silver_rows"] = silver.to_pyarrow_table().num_rows
     else:
         result = subprocess.run(
             [sys.executable, "-m", "bench.catchup.variants", variant, str(landing), str(storage)],

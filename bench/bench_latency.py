@@ -8,7 +8,8 @@ in Gold (the Delta commit that added it), at several producing rates.
 Each rate gets a fresh storage and a fresh ``localdlt run pipelines/orders --continuous`` process
 (the command a developer types); the simulator starts once the streams run, produces at the
 rate for ``--duration`` seconds, then the bench waits until Silver and one Gold refresh have
-caught up, stops the run (SIGTERM) and reads the latencies off disk (:mod:`bench.latency`).
+caught up, stops the run (SIGTERM) and reads the latencies off disk
+(:mod:`orders_lakehouse.devstack.latency`).
 A rate is sustained when latency does not grow over the run (no growing backlog). Targets
 (issue 11): p95 ≤ 3 s to Silver and ≤ 10 s to Gold at 1,000 events/s.
 """
@@ -31,7 +32,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import latency
+from orders_lakehouse.devstack import latency
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

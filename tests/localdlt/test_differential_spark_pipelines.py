@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spark_pipelines_cli import failure_text, run_spark_pipelines, write_project
+from orders_lakehouse.devstack.spark_pipelines import failure_text, run_spark_pipelines, write_project
 
 from localdlt.runner import run_update
 

@@ -42,7 +42,8 @@ from rich.table import Table
 
 from localdlt.session import SPARK_LOG_ENV
 from orders_lakehouse.devstack import demo_parts as parts
-from orders_lakehouse.devstack import kafka_broker
+from orders_lakehouse.devstack import kafka_broker, latency
+from orders_lakehouse.devstack.latency import LatencyWatch
 from orders_lakehouse.devstack.live import DemoState, render
 from orders_lakehouse.devstack.reconcile import Check, reconcile
 from orders_lakehouse.simulator import bad
@@ -83,6 +84,7 @@ class DemoOutcome:
     truth: dict[str, Any]
     update: Any | None = None  # localdlt UpdateResult, None when the pipeline did not run
     checks: list[Any] = field(default_factory=list)
+    latency: dict[str, Any] = field(default_factory=dict)  # p50/p95/p99 to Silver and Gold, seconds
 
     @property
     def ok(self) -> bool:
@@ -103,8 +105,13 @@ class DemoPaths:
     @classmethod
     def fresh(cls, output: Path) -> DemoPaths:
         """The run's folders, emptied: every demo starts from nothing, so its summary is exact."""
-        paths = cls(output / "landing", output / ".landing.staging", output / "storage",
-                    output / "ground-truth.json", output / "kafka")
+        paths = cls(
+            output / "landing",
+            output / ".landing.staging",
+            output / "storage",
+            output / "ground-truth.json",
+            output / "kafka",
+        )
         for folder in (paths.landing, paths.staging, paths.storage):
             shutil.rmtree(folder, ignore_errors=True)
         paths.truth.unlink(missing_ok=True)
@@ -126,7 +133,12 @@ def run_demo(
     """
     console = console or Console()
     paths = DemoPaths.fresh(options.output)
-    state = DemoState(source=options.source, tables_dir=paths.storage / "tables")
+    landing = paths.landing if options.source == "files" else None  # None: Kafka record timestamps
+    state = DemoState(
+        source=options.source,
+        tables_dir=paths.storage / "tables",
+        latency_watch=LatencyWatch(paths.storage, landing) if options.pipeline else None,
+    )
     flags = parts.Flags()
     limit = math.ceil(options.rate * options.duration) if options.duration is not None else None
     configuration = {"orders.source": options.source, "pipelines.trigger.interval": "1 second"}
@@ -141,8 +153,9 @@ def run_demo(
         else:
             configuration["orders.landing_path"] = str(paths.landing.resolve())
         producer = stack.enter_context(
-            parts.producer_for(options.source, landing=paths.landing, staging=paths.staging,
-                               bootstrap=bootstrap, topic=TOPIC)
+            parts.producer_for(
+                options.source, landing=paths.landing, staging=paths.staging, bootstrap=bootstrap, topic=TOPIC
+            )
         )
         # Built now, so its simulated clock (starting now) tracks the wall clock from the first message.
         simulator = Simulator(
@@ -205,6 +218,7 @@ def run_demo(
     state.phase = "done"
     if pipeline is not None:
         outcome.update = pipeline.result
+        outcome.latency = _latency(paths.storage, landing)
         if options.duration is not None:
             outcome.checks = _reconcile(parts.demo_session(spark), state.tables_dir, outcome.truth)
     return outcome
@@ -214,6 +228,17 @@ def _keep_truth(simulator: Simulator, outcome: DemoOutcome, path: Path) -> None:
     """The simulator's ground truth into the outcome and ``ground-truth.json``."""
     outcome.truth = simulator.truth.as_json()
     simulator.truth.write(path)
+
+
+def _latency(storage: Path, landing: Path | None) -> dict[str, Any]:
+    """Per-event latency of the whole run, produced → visible in Silver and in Gold (percentiles)."""
+    try:
+        figures = latency.latencies(storage, landing)
+    except Exception as error:  # noqa: BLE001 - the summary says it could not be measured
+        log.warning("latency could not be read: %s", error)
+        return {}
+    gold = [value for value in figures["gold"] if value is not None]
+    return {"silver": latency.percentiles(figures["silver"]), "gold": latency.percentiles(gold)}
 
 
 def _reconcile(spark: Any, tables: Path, truth: dict[str, Any]) -> list[Check]:
@@ -273,6 +298,11 @@ def summary(outcome: DemoOutcome, options: DemoOptions) -> Table:
         )
         for flow in failed:
             table.add_row(f"  flow {flow.name}", "", (flow.error or "")[:200], "[red]✗[/]")
+    for layer in ("silver", "gold"):
+        figures = outcome.latency.get(layer) or {}
+        if figures.get("n"):
+            shown = " / ".join(f"{figures[q]:.1f}" for q in ("p50", "p95", "p99"))
+            table.add_row(f"latency → {layer.capitalize()} p50 / p95 / p99", "", f"{shown} s", "")
     return table
 
 
@@ -338,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]error:[/] {error}")
         return 1
     console.print(summary(outcome, options))
-    console.print(f"ground truth: {options.output / 'ground-truth.json'}   log: {log_path}   "
-                  f"Spark log: {spark_log}")
+    console.print(
+        f"ground truth: {options.output / 'ground-truth.json'}   log: {log_path}   Spark log: {spark_log}"
+    )
     if outcome.update is not None:
         storage = options.output / "storage"
         console.print(f"dashboard over these tables: orders-lakehouse serve --storage {storage} --dev")

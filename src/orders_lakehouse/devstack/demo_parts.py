@@ -239,7 +239,12 @@ def watching(
             elif time.monotonic() - last_line > VIEW_LOG_SECONDS:
                 last_line = time.monotonic()
                 counts = ", ".join(f"{name} {state.counts.get(name, '-')}" for name in LOGGED_TABLES)
-                log.info("%s: sent %d | %s | alerts %d", state.phase, state.sent, counts, len(state.alerts))
+                p95 = {layer: state.latency.get(layer, {}).get("p95") for layer in ("silver", "gold")}
+                shown = " ".join(f"{layer} {value:.1f}s" for layer, value in p95.items() if value is not None)
+                log.info(
+                    "%s: sent %d | %s | alerts %d%s",
+                    state.phase, state.sent, counts, len(state.alerts), f" | p95 {shown}" if shown else "",
+                )  # fmt: skip
             if flags.sim_done.is_set():
                 if not drain or flags.sim_stop.is_set():
                     break

@@ -1,6 +1,7 @@
 """The demo's live terminal view: what the simulator sent and what the pipeline made of it.
 
-Table sizes, alerts and freshness are read from the Delta tables with delta-rs (``deltalake``):
+Table sizes, alerts, freshness and latency are read from the Delta tables with delta-rs
+(``deltalake``) and their logs (:mod:`~orders_lakehouse.devstack.latency`):
 no JVM work, so watching the pipeline does not slow it down. Per-flow dropped rows and errors
 come from localdlt's listener (``FlowResult`` of each flow, updated every micro-batch).
 """
@@ -18,6 +19,8 @@ from typing import Any
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
+
+from orders_lakehouse.devstack.latency import LatencyWatch
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,8 @@ class DemoState:
     counts: dict[str, int | None] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     freshness: float | None = None
+    latency_watch: LatencyWatch | None = None  # per-event latency of the last minute, when set
+    latency: dict[str, dict[str, float | None]] = field(default_factory=dict)
     dashboard: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -102,10 +107,28 @@ class DemoState:
                 counts[path.name] = delta_count(path)
         alerts = delta_rows(self.tables_dir / "gold_order_alerts")
         newest = newest_event_time(self.tables_dir / "silver_order_events")
+        latency = self._read_latency()
         with self.lock:
             self.counts = counts
             self.alerts = alerts
             self.freshness = (datetime.now(timezone.utc) - newest).total_seconds() if newest else None
+            self.latency = latency
+
+    def _read_latency(self) -> dict[str, dict[str, float | None]]:
+        if self.latency_watch is None:
+            return {}
+        try:
+            return self.latency_watch.update()
+        except Exception as error:  # noqa: BLE001 - a commit mid-write must not break the view
+            log.debug("cannot read latencies: %s", error)
+            return self.latency
+
+
+def latency_text(latency: dict[str, dict[str, float | None]]) -> str:
+    """``p95 produced → Silver 1.2 s, → Gold 4.0 s (last minute)`` from :meth:`LatencyWatch.update`."""
+    silver, gold = latency["silver"]["p95"], latency.get("gold", {}).get("p95")
+    gold_text = f", → Gold [bold]{gold:.1f}s[/]" if gold is not None else ""
+    return f"p95 produced → Silver [bold]{silver:.1f}s[/]{gold_text} (events of the last minute)"
 
 
 def _alert_text(alert: dict[str, Any]) -> str:
@@ -117,7 +140,7 @@ def _alert_text(alert: dict[str, Any]) -> str:
 
 
 def render(state: DemoState) -> Group:
-    """The view: producer line, tables with rows / dropped, alerts, freshness."""
+    """The view: producer line, freshness and latency, tables with rows / dropped, alerts."""
     with state.lock:
         elapsed = time.monotonic() - state.started
         categories = ", ".join(f"{k} {v}" for k, v in sorted(state.by_category.items()))
@@ -132,6 +155,8 @@ def render(state: DemoState) -> Group:
             header.add_row(
                 "", "", "freshness", f"newest event in Silver is [bold]{state.freshness:.1f}s[/] old"
             )
+        if state.latency.get("silver", {}).get("p95") is not None:
+            header.add_row("", "", "latency", latency_text(state.latency))
         if state.dashboard:
             header.add_row("", "", "dashboard", state.dashboard)
         tables = Table(title="tables", expand=False)

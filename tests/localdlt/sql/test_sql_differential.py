@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from localdlt.runner import run_update
-from spark_pipelines_cli import failure_text, probe_sql, run_spark_pipelines, write_project
+from orders_lakehouse.devstack.spark_pipelines import failure_text, run_spark_pipelines, write_project
+from spark_pipelines_cli import probe_sql
 
 SOURCE_PY = """
 from pyspark import pipelines as dp
