@@ -17,6 +17,8 @@ from localdlt.expectations import BatchQuality
 from localdlt.graph import PipelineGraph, PlannedFlow
 from localdlt.recovery import is_disk_full
 from localdlt.results import FlowResult, FlowStatus
+from localdlt.sources.kafka import explain_kafka_failure
+from localdlt.sources.landing_gaps import GAP_MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class Reporter:
             result.error, result.error_class = error.detail, error.error_class
         else:
             result.error, result.error_class = f"{type(error).__name__}: {error}", type(error).__name__
+        result.error = explain_kafka_failure(result.error)  # names the broker address and topic
         if is_disk_full(result.error):
             first_line = result.error.strip().splitlines()[0]
             result.error = (f"No space left on device: the storage is full; this batch was not committed "
@@ -123,6 +126,9 @@ class Reporter:
                 message = (f"Flow '{flow}': '{path}' is a folder inside the landing folder; its files are "
                            "not ingested (only the folder's own files and k=v partition folders are read)")
                 field = "skipped_directory"
+            elif kind in GAP_MESSAGES:  # deleted after planning / no read permission (landing_gaps)
+                message = f"Flow '{flow}': " + GAP_MESSAGES[kind].format(path=path)
+                field = f"{kind}_file"
             else:
                 message = (f"Flow '{flow}': file '{path}' was already ingested and has changed; "
                            "its new content is not read again (as with Auto Loader's allowOverwrites=false)")

@@ -130,3 +130,25 @@ def test_a_corrupt_file_is_named_with_the_fix(
 def test_disk_full_is_recognised_in_py4j_text() -> None:
     assert is_disk_full("java.io.IOException: No space left on device\n\tat java.base/...")
     assert not is_disk_full(ValueError("something else"))
+
+
+def test_a_kafka_client_giving_up_is_told_the_broker_address_and_topic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from localdlt.sources import kafka
+
+    monkeypatch.setattr(kafka, "_ENDPOINTS", {})
+    gave_up = (
+        "StreamingQueryException: org.apache.kafka.common.errors.TimeoutException: "
+        "Timed out waiting for a node assignment. Call: listNodes"
+    )
+    assert kafka.explain_kafka_failure(gave_up) == gave_up  # no Kafka endpoint known: unchanged
+    kafka.rewrite_kafka_options(
+        {"kafka.bootstrap.servers": "127.0.0.1:9999", "subscribe": "orders", "kafka.sasl.jaas.config": "x;"}
+    )
+    assert kafka.explain_kafka_failure(gave_up) == (
+        f"{gave_up} — no Kafka broker answered at bootstrap servers 127.0.0.1:9999 (subscribe orders): "
+        "is it up and reachable?"
+    )
+    other = "AnalysisException: no such column"
+    assert kafka.explain_kafka_failure(other) == other
