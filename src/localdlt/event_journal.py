@@ -11,6 +11,11 @@ journal file the moment it is emitted: ``<storage>/system/event_journal/<update_
 * At the next start (:func:`recover`, under the storage lock, so no other process is writing),
   the segments a dead process left are appended in order under the same ids: Delta skips those
   already committed (``txnVersion`` at or below the recorded one), so nothing is written twice.
+* A view's refresh is reported after its Delta commit (and after its refresh state is saved), so a
+  kill can land between the two. Its ``planning_information`` event and the METRICS events of
+  flows without batches also go to ``refreshes.jsonl``, which flushes do not discard: the recovery
+  of a dead update finds there the views it was refreshing, and adds the METRICS event of each
+  refresh that committed without one (:func:`localdlt.recovery.unreported_refreshes`).
 * A process ends its journal by removing the folder. A folder that is still there at the next
   start belongs to an update that never finished: if its journal has no final state, the recovery
   adds an ``update_progress`` FAILED event saying so.
@@ -32,10 +37,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from localdlt.recovery import unreported_refreshes
+
 log = logging.getLogger(__name__)
 
 JOURNAL_DIR = "event_journal"
 SUFFIX = ".jsonl"
+REFRESH_INDEX = "refreshes.jsonl"
 TXN_APP_PREFIX = "localdlt-events:"
 FINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
 
@@ -74,6 +82,7 @@ class EventJournal:
         self._lock = threading.Lock()
         self._segment = 0
         self._fd = self._open(0)
+        self._refresh_fd: int | None = None
 
     def _open(self, segment: int) -> int:
         return os.open(self.folder / f"{segment:08d}{SUFFIX}", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -83,6 +92,12 @@ class EventJournal:
         data = (encode(row) + "\n").encode()
         with self._lock:
             os.write(self._fd, data)
+            if _is_refresh_event(row):
+                if self._refresh_fd is None:
+                    self._refresh_fd = os.open(
+                        self.folder / REFRESH_INDEX, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+                    )
+                os.write(self._refresh_fd, data)
 
     def rotate(self) -> int:
         """Start a new segment for the events to come; returns the number of the one closed."""
@@ -102,7 +117,16 @@ class EventJournal:
         """End the journal: every event was flushed; the folder goes."""
         with self._lock:
             os.close(self._fd)
+            if self._refresh_fd is not None:
+                os.close(self._refresh_fd)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _is_refresh_event(row: Row) -> bool:
+    """A view's planning event, or a METRICS event of a flow without batches (a view's refresh)."""
+    if row[9] == "planning_information":
+        return True
+    return row[9] == "flow_progress" and row[5] == "METRICS" and row[2][5] is None
 
 
 def _segments(folder: Path) -> list[tuple[int, Path]]:
@@ -155,10 +179,13 @@ def recover(
         final = any(row[9] == "update_progress" and _state(row) in FINAL_STATES for row in rows_seen)
         if not final:
             last = rows_seen[-1] if rows_seen else None
+            index = root / update_id / REFRESH_INDEX
+            refreshes = _read(index) if index.exists() else []
             closing = interrupted(update_id, last)
-            if closing is not None:
+            added = unreported_refreshes(root.parent.parent, refreshes) + ([closing] if closing else [])
+            if added:
                 number = segments[-1][0] + 1 if segments else 0
-                segments.append((number, [closing]))
+                segments.append((number, added))
         for number, rows in segments:
             if rows:
                 write(update_id, number, rows)

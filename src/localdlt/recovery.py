@@ -8,6 +8,9 @@
   lines (``-`` for an absent source offset).
 * :func:`disk_full_message` turns an out-of-space failure into one sentence that says where and
   what to do.
+* :func:`unreported_refreshes` finds the materialized-view refreshes a killed update committed to
+  Delta without emitting their ``flow_progress`` METRICS event, and builds those events from the
+  commits (the event journal's recovery appends them).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from localdlt.errors import LocalDltError
 from localdlt.storage import APP_ID_FILE, LAST_BATCH_FILE
@@ -130,3 +136,86 @@ class StorageFullError(LocalDltError):
 
     error_class = "STORAGE_FULL"
 
+
+
+# Delta operations that change a view's rows (not CREATE TABLE, OPTIMIZE, VACUUM, properties).
+DATA_OPERATIONS = frozenset(
+    {"WRITE", "MERGE", "DELETE", "UPDATE", "CREATE TABLE AS SELECT", "REPLACE TABLE AS SELECT",
+     "CREATE OR REPLACE TABLE AS SELECT"}
+)  # fmt: skip
+_MERGE_METRICS = ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
+
+
+def _commit_infos(table: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(version, commitInfo)`` of ``table``, newest first (commit files that are gone or torn
+    end the walk: older versions do not matter to a refresh that just happened)."""
+    try:
+        names = os.listdir(table / "_delta_log")
+    except FileNotFoundError:
+        return
+    versions = sorted((int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()), reverse=True)
+    for version in versions:
+        try:
+            lines = (table / "_delta_log" / f"{version:020d}.json").read_text().splitlines()
+            actions = [json.loads(line) for line in lines if line.strip()]
+        except (FileNotFoundError, ValueError):
+            return
+        yield version, next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+
+
+def refresh_rows(commit_info: dict[str, Any]) -> int:
+    """Rows a view's refresh commit wrote (an overwrite or append: ``numOutputRows``; a MERGE:
+    inserted + updated + deleted)."""
+    metrics = commit_info.get("operationMetrics", {})
+    if commit_info.get("operation") == "MERGE":
+        return sum(int(metrics.get(key, 0)) for key in _MERGE_METRICS)
+    return int(metrics.get("numOutputRows", 0))
+
+
+def unreported_refreshes(storage: Path, journaled: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The METRICS events missing for materialized-view refreshes of a killed update.
+
+    ``journaled`` holds the update's ``planning_information`` events and its METRICS events of
+    flows without batches, in order (the journal keeps them apart: :mod:`localdlt.event_journal`).
+    A view whose last planning event has no METRICS event after it was being refreshed when the
+    process died; each data commit of its table since that planning event is a refresh that
+    landed, and gets the event the process did not emit: same origin, the commit's time and row
+    count, ``recovered_from_table_version`` in its details, and an id derived from (update, flow,
+    version) so that recovering twice writes it once.
+    """
+    pending: dict[str, tuple[Any, ...]] = {}
+    for row in journaled:
+        flow = row[2][3]
+        if row[9] == "planning_information":
+            pending[flow] = row
+        elif row[9] == "flow_progress":
+            pending.pop(flow, None)
+    recovered = []
+    for flow, plan in pending.items():
+        since_ms = int(plan[3].timestamp() * 1000)
+        update_id, dataset = plan[2][2], plan[2][4]
+        for version, info in _commit_infos(storage / "tables" / dataset):
+            if int(info.get("timestamp", 0)) < since_ms:
+                break
+            if info.get("operation") not in DATA_OPERATIONS:
+                continue
+            details = {
+                "flow_progress": {
+                    "status": "RUNNING",
+                    "metrics": {"num_output_rows": refresh_rows(info)},
+                    "recovered_from_table_version": version,
+                }
+            }
+            recovered.append((
+                str(uuid.uuid5(uuid.NAMESPACE_URL, f"localdlt-refresh:{update_id}:{flow}:{version}")),
+                (plan[1][0],),
+                plan[2],
+                datetime.fromtimestamp(int(info["timestamp"]) / 1000, UTC),
+                f"Flow '{flow}' is RUNNING.",
+                "METRICS",
+                "STABLE",
+                None,
+                json.dumps(details),
+                "flow_progress",
+            ))  # fmt: skip
+    return sorted(recovered, key=lambda row: row[3])

@@ -152,3 +152,55 @@ def test_a_kafka_client_giving_up_is_told_the_broker_address_and_topic(
     )
     other = "AnalysisException: no such column"
     assert kafka.explain_kafka_failure(other) == other
+
+
+def _event(event_type: str, flow: str, level: str, at: datetime, event_id: str) -> tuple:
+    details = json.dumps({"planning_information": {}} if event_type == "planning_information" else {})
+    origin = ("p", "n", "dead", flow, flow, None)
+    return (event_id, (1,), origin, at, "m", level, "STABLE", None, details, event_type)
+
+
+def _delta_commit(table: Path, version: int, operation: str, at_ms: int, metrics: dict) -> None:
+    (table / "_delta_log").mkdir(parents=True, exist_ok=True)
+    info = {"commitInfo": {"timestamp": at_ms, "operation": operation, "operationMetrics": metrics}}
+    (table / "_delta_log" / f"{version:020d}.json").write_text(json.dumps(info) + "\n")
+
+
+def test_a_view_refresh_committed_before_the_kill_gets_its_event_back(tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    root = storage / "system" / event_journal.JOURNAL_DIR
+    planned = datetime(2026, 12, 2, 9, 0, 0, tzinfo=timezone.utc)
+    at_ms = int(planned.timestamp() * 1000)
+    # gold_a: refreshed and reported before the kill; gold_b: committed (v2, a MERGE), then killed.
+    journal = event_journal.EventJournal(root, "dead")
+    journal.append(_event("planning_information", "gold_a", "INFO", planned, "pa"))
+    journal.append(_event("flow_progress", "gold_a", "METRICS", planned, "ma"))
+    journal.append(_event("planning_information", "gold_b", "INFO", planned, "pb"))
+    journal.rotate()
+    journal.discard([0])  # flushed: only the refresh index still knows gold_b was being refreshed
+    for version, operation, when, metrics in (
+        (0, "CREATE TABLE", at_ms - 60_000, {}),
+        (1, "WRITE", at_ms - 30_000, {"numOutputRows": "5"}),  # an earlier refresh, reported
+        (2, "MERGE", at_ms + 800, {"numTargetRowsInserted": "2", "numTargetRowsUpdated": "3"}),
+        (3, "OPTIMIZE", at_ms + 900, {}),
+    ):
+        _delta_commit(storage / "tables" / "gold_b", version, operation, when, metrics)
+    _delta_commit(storage / "tables" / "gold_a", 0, "WRITE", at_ms + 500, {"numOutputRows": "4"})
+    written: list[tuple] = []
+    event_journal.recover(
+        root,
+        lambda update, segment, rows: written.extend(rows),
+        interrupted=lambda update, last: _row("update_progress", "FAILED", event_id="closed"),
+    )
+    recovered = [r for r in written if r[0] != "closed"]
+    assert [(r[2][3], r[5], r[9], json.loads(r[8])) for r in recovered] == [
+        (
+            "gold_b",
+            "METRICS",
+            "flow_progress",
+            {"flow_progress": {"status": "RUNNING", "metrics": {"num_output_rows": 5},
+                               "recovered_from_table_version": 2}},
+        )
+    ]  # fmt: skip
+    assert recovered[0][3] == datetime.fromtimestamp((at_ms + 800) / 1000, timezone.utc)
+    assert [r[0] for r in written][-1] == "closed"
