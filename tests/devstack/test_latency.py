@@ -121,3 +121,28 @@ def test_percentiles_of_nothing_and_of_a_ramp() -> None:
     assert latency.percentiles(ramp) == {"p50": 51.0, "p95": 96.0, "p99": 100.0, "max": 100.0, "n": 100}
     assert latency.backlog_grows(ramp, ramp) is True
     assert latency.backlog_grows(ramp, [1.0] * 100) is False
+
+
+def test_live_view_and_demo_summary_show_p95_latency(kafka_run: tuple[Path, float]) -> None:
+    from rich.console import Console
+
+    from orders_lakehouse.devstack import demo
+    from orders_lakehouse.devstack.live import DemoState, render
+
+    storage, _ = kafka_run
+    state = DemoState(
+        source="kafka", tables_dir=storage / "tables", latency_watch=latency.LatencyWatch(storage, None)
+    )
+    state.refresh_tables()
+    console = Console(width=160, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(render(state))
+    # Silver latencies 1.5 / 2.0 / 2.8 s, Gold 4.8 / 5.5 / 6.0 s: p95 is the largest of three.
+    assert "p95 produced → Silver 2.8s, → Gold 6.0s (events of the last minute)" in console.export_text()
+
+    truth = {"messages": 3, "valid_events": 3, "duplicate_messages": 0, "bad_messages": 0, "late_events": 0,
+             "orders": {}}  # fmt: skip
+    outcome = demo.DemoOutcome(truth=truth, latency=demo._latency(storage, None))
+    console.print(demo.summary(outcome, demo.DemoOptions(source="kafka")))
+    text = console.export_text()
+    assert "latency → Silver p50 / p95 / p99" in text and "2.0 / 2.8 / 2.8 s" in text
+    assert "latency → Gold p50 / p95 / p99" in text and "5.5 / 6.0 / 6.0 s" in text
