@@ -4,9 +4,11 @@ The shapes localdlt can maintain, all over ONE Delta source:
 
 * ``ROW_WISE``: projections, filters, ``explode`` (``Generate``) — each output row comes from one
   input row, so new input rows give exactly the new output rows;
-* ``AGGREGATE``: a ``GROUP BY`` at the top (only projections/filters above it) over a row-wise
-  child; ``decomposable`` when every aggregate is a plain count/sum/min/max/avg (mergeable from
-  partial results), otherwise touched groups are recomputed;
+* ``AGGREGATE``: a ``GROUP BY`` at the top over a row-wise child, with only row-wise operators
+  above it (projections, filters, ``explode``/``stack``: each output row comes from one group, so
+  a group's rows are replaced together); ``decomposable`` when every aggregate function call in
+  its outputs (also inside expressions such as ``to_date(min(t))``) is a plain
+  count/sum/min/max/avg (mergeable from partial results), otherwise touched groups are recomputed;
 * ``WINDOW``: window functions at the top with ``PARTITION BY`` (touched partitions recomputed).
 
 Anything else is ``OTHER`` and carries the issue that blocks incrementalization, named with
@@ -30,6 +32,9 @@ _PASS_THROUGH = {"Project", "Filter", "SubqueryAlias"}
 # ``explain`` reads each dataset as an empty DataFrame aliased with this prefix + its name.
 SOURCE_MARKER = "__localdlt_source__"
 _ROW_WISE_NODES = _PASS_THROUGH | {"Generate"}
+# Nodes allowed above an aggregate / window core: each of their output rows comes from one row
+# of the core, so the rows of one group (partition) are still replaced together.
+_TOP_NODES = _ROW_WISE_NODES
 _MERGEABLE = {"Count", "Sum", "Min", "Max", "Average"}
 _TIME_FUNCTIONS = {
     "CurrentTimestamp",
@@ -173,37 +178,46 @@ def _row_wise(node: Any, paths: list[str]) -> Issue | None:
     return not_incrementalizable("OPERATOR_NOT_SUPPORTED", operator_name=name)
 
 
+def unaliased(expr: Any) -> Any:
+    """``expr`` without its top ``Alias``."""
+    return expr.child() if jvm.class_name(expr) == "Alias" else expr
+
+
+def aggregate_leaves(expr: Any, grouping: list[Any]) -> list[Any]:
+    """The aggregate function calls (``AggregateExpression``) an aggregate output is computed
+    from, in pre-order; grouping expressions it reads are not descended into. ``to_date(min(t))``
+    has one leaf, ``min(t)``; the output is rebuilt from the leaves' merged partial results."""
+    if jvm.class_name(expr) == "AggregateExpression":
+        return [expr]
+    if any(expr.semanticEquals(key) for key in grouping):
+        return []
+    return [leaf for child in jvm.children(expr) for leaf in aggregate_leaves(child, grouping)]
+
+
 def _aggregate_merge_issues(aggregate: Any) -> list[Issue]:
     grouping = jvm.seq(aggregate.groupingExpressions())
     issues: list[Issue] = []
     for expr in jvm.seq(aggregate.aggregateExpressions()):
         if _key_of(expr, grouping) is not None:
             continue
-        inner = expr.child() if jvm.class_name(expr) == "Alias" else expr
-        if jvm.class_name(inner) != "AggregateExpression":
-            issues.append(
-                not_incrementalizable(
-                    "AGGREGATE_WITH_UNSUPPORTED_EXPRESSION",
-                    expression_name=str(expr.name()),
-                    detail="an expression over aggregates inside the aggregation",
+        for leaf in aggregate_leaves(unaliased(expr), grouping):
+            function = leaf.aggregateFunction()
+            if leaf.isDistinct():
+                issues.append(
+                    not_incrementalizable("AGGREGATE_WITH_DISTINCT", expression_name=_pretty(function))
                 )
-            )
-            continue
-        function = inner.aggregateFunction()
-        if inner.isDistinct():
-            issues.append(not_incrementalizable("AGGREGATE_WITH_DISTINCT", expression_name=_pretty(function)))
-        elif jvm.class_name(function) not in _MERGEABLE:
-            issues.append(
-                not_incrementalizable(
-                    "AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", expression_name=_pretty(function)
+            elif jvm.class_name(function) not in _MERGEABLE:
+                issues.append(
+                    not_incrementalizable(
+                        "AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", expression_name=_pretty(function)
+                    )
                 )
-            )
     return issues
 
 
 def _key_of(expr: Any, grouping: list[Any]) -> int | None:
     """Index of the grouping expression that ``expr`` (an aggregate output) just passes on."""
-    candidate = expr.child() if jvm.class_name(expr) == "Alias" else expr
+    candidate = unaliased(expr)
     for index, key in enumerate(grouping):
         if candidate.semanticEquals(key):
             return index
@@ -215,6 +229,11 @@ def _trace_to_output(top: list[Any], core: Any, key_attrs: list[Any]) -> list[st
     current = list(key_attrs)
     for node in reversed(top):
         if jvm.class_name(node) != "Project":
+            # Filter / Generate / SubqueryAlias pass their child's attributes on (a Generate may
+            # drop some: then the key is not an output column).
+            outputs = jvm.seq(node.output())
+            if not all(any(o.exprId().equals(a.exprId()) for o in outputs) for a in current):
+                return None
             continue
         following = []
         for attr in current:
@@ -261,7 +280,7 @@ def _analyse(plan: Any) -> Shape:
     issues = _determinism_issues(plan)
     top: list[Any] = []
     node = plan
-    while jvm.class_name(node) in _PASS_THROUGH:
+    while jvm.class_name(node) in _TOP_NODES:
         top.append(node)
         node = jvm.children(node)[0]
     paths: list[str] = []
@@ -270,14 +289,14 @@ def _analyse(plan: Any) -> Shape:
         blocker = _row_wise(jvm.children(node)[0], paths)
         kind = AGGREGATE if name == "Aggregate" else WINDOW
         shape = Shape(kind, plan, top, node, paths, issues, output_columns=output)
-        if blocker is not None:
-            shape.kind, shape.issues = OTHER, [*issues, blocker]
-            return shape
+        # Every structural blocker is named (a global window over an aggregate has two).
+        blockers = [blocker] if blocker is not None else []
         if kind == WINDOW and not jvm.seq(node.partitionSpec()):
-            shape.kind = OTHER
-            shape.issues.append(
-                not_incrementalizable("WINDOW_FUNCTION_WITHOUT_PARTITION_BY", operator_name=name)
+            blockers.insert(
+                0, not_incrementalizable("WINDOW_FUNCTION_WITHOUT_PARTITION_BY", operator_name=name)
             )
+        if blockers:
+            shape.kind, shape.issues = OTHER, [*issues, *blockers]
             return shape
         if kind == AGGREGATE:
             shape.merge_issues = _aggregate_merge_issues(node)

@@ -99,7 +99,7 @@ def explain_view(spark: SparkSession, graph: Any, dataset: str) -> Explanation:
     (planned,) = graph.flows_into(dataset)
     with resolving(_StandInResolver(spark, graph)):
         df = planned.flow.query_function()
-    shape = analyse(jvm.analyzed(df))
+    shape = analyse(jvm.normalised(df))
     policy = RefreshPolicy.parse(target.extra.get("refresh_policy"), dataset=dataset)
     expectations = any(rule.action is not ExpectationAction.WARN
                        for rule in (*target.expectations, *planned.flow.expectations))

@@ -20,6 +20,15 @@ def analyzed(df: DataFrame) -> JavaObject:
     return df._jdf.queryExecution().analyzed()
 
 
+def normalised(df: DataFrame) -> JavaObject:
+    """The analysed plan of ``df`` with ``DISTINCT`` / ``dropDuplicates()`` written as the
+    ``GROUP BY`` they are (Spark's own optimizer rules, attribute ids kept), so that the planner
+    sees one aggregate shape."""
+    rules = df.sparkSession._jvm.org.apache.spark.sql.catalyst.optimizer  # type: ignore[union-attr]
+    plan = rules.ReplaceDistinctWithAggregate.apply(analyzed(df))
+    return rules.ReplaceDeduplicateWithAggregate.apply(plan)
+
+
 def seq(items: Sequence[Any]) -> list[Any]:
     """A Python list of a Scala ``Seq`` (``items`` is the Scala object)."""
     return [items.apply(i) for i in range(items.size())]  # type: ignore[attr-defined]

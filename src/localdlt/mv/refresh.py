@@ -133,7 +133,7 @@ def situation_of(spark: SparkSession, request: Request, shape: Shape) -> tuple[S
 
 def plan(spark: SparkSession, request: Request) -> tuple[Plan, Shape]:
     """Analyse and choose, without writing anything."""
-    shape = analyse(jvm.analyzed(request.query))
+    shape = analyse(jvm.normalised(request.query))
     situation, _ = situation_of(spark, request, shape)
     return choose(situation, dataset=request.dataset), shape
 
@@ -143,7 +143,7 @@ def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None 
     """Refresh the view (see the module docstring); ``full_write`` writes a complete recompute
     (default: overwrite the target) and returns the rows it wrote; ``on_plan`` is told the
     decision before anything is written (the ``planning_information`` event)."""
-    shape = analyse(jvm.analyzed(request.query))
+    shape = analyse(jvm.normalised(request.query))
     situation, extra = situation_of(spark, request, shape)
     chosen = choose(situation, dataset=request.dataset)
     details = planning_details(chosen)
@@ -172,7 +172,7 @@ def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None 
 
 def _overwrite(df: DataFrame, target: Path) -> int | None:
     before = deltalog.latest_version(target)
-    writers.overwrite(df, target)
+    writers.overwrite(df, target, change_feed=True)  # as the pipeline's writes: views may read it
     return deltalog.output_rows(deltalog.find_commit(target, before) or {})
 
 
@@ -222,11 +222,17 @@ def _incremental(
         partial = rewrite.buffer_frame(spark, shape, changed_child).localCheckpoint()
         keys = partial.select(*[c for c in partial.columns if c.startswith("__k")])
         stored = spark.read.format("delta").load(str(request.state_dir / BUFFERS))
+        if keys.columns and not rewrite.buffers_of(shape):
+            return _append_new_keys(spark, shape, request, stored, partial)
         touched_stored = _semi(stored, keys)
         merged = rewrite.merge_buffers(shape, touched_stored.unionByName(partial)).localCheckpoint()
-        writers.replace_keys(spark, request.state_dir / BUFFERS, merged, keys, list(keys.columns))
         rows = rewrite.finish_from_buffers(spark, shape, merged)
-        return _replace_in_target(spark, shape, request.target, rows, keys)
+        # The view first, the buffers second: a crash in between leaves a view its record does not
+        # know (PRIOR_TIMESTAMP_MISSING: recomputed, buffers rebuilt) instead of buffers that the
+        # retried refresh would merge the same rows into twice.
+        written = _replace_in_target(spark, shape, request.target, rows, keys)
+        writers.replace_keys(spark, request.state_dir / BUFFERS, merged, keys, list(keys.columns))
+        return written
     # GENERIC_AGGREGATE / WINDOW_FUNCTION: keys touched by any change, recomputed from the source
     changed = rewrite.change_feed(spark, path, start, end, inserts_only=False)
     changed_child = rewrite.core_child(spark, shape, rewrite.with_source(spark, shape.plan, path, changed))
@@ -244,13 +250,29 @@ def _incremental(
     return _replace_in_target(spark, shape, request.target, rows, keys)
 
 
-def _semi(stored: DataFrame, keys: DataFrame) -> DataFrame:
+def _append_new_keys(
+    spark: SparkSession, shape: Shape, request: Request, stored: DataFrame, partial: DataFrame
+) -> int:
+    """GROUP BY without aggregate functions (``DISTINCT``): a key already stored gives exactly the
+    rows it gave before, so only keys never seen are added — plain appends to the buffers and to
+    the view, which keep the view append-only for the views that read it. Nothing new: no commit."""
+    new_keys = _semi(partial, stored.select(*partial.columns), how="left_anti").localCheckpoint()
+    if new_keys.isEmpty():
+        return 0
+    written = writers.append(rewrite.finish_from_buffers(spark, shape, new_keys), request.target)
+    writers.append(new_keys, request.state_dir / BUFFERS)  # second, as in the merge above
+    return written
+
+
+def _semi(stored: DataFrame, keys: DataFrame, how: str = "left_semi") -> DataFrame:
+    """Rows of ``stored`` whose key columns (those of ``keys``) match a row of ``keys`` NULL-safely
+    (``how='left_anti'``: match none)."""
     if not keys.columns:
         return stored
     from functools import reduce
 
     condition = reduce(lambda a, b: a & b, [stored[c].eqNullSafe(keys[c]) for c in keys.columns])
-    return stored.join(keys, condition, "left_semi")
+    return stored.join(keys, condition, how)
 
 
 def _replace_in_target(

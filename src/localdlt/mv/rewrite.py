@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from localdlt.mv import jvm
-from localdlt.mv.analysis import Shape, _key_of, _norm_path
+from localdlt.mv.analysis import Shape, _key_of, _norm_path, aggregate_leaves, unaliased
 
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 KEY = "__k{}"
@@ -121,33 +121,43 @@ def recompute_for_keys(spark: SparkSession, shape: Shape, keys: DataFrame) -> Da
 # -- aggregate buffers -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Buffer:
-    """One stored partial result of an aggregate output (``kind``: count/sum/min/max/avg_sum/avg_count)."""
+    """One stored partial result of an aggregate function call (``kind``: count/sum/min/max/
+    avg_sum/avg_count) of output ``output``, ``leaf``-th call in it (see ``aggregate_leaves``)."""
 
     output: int
+    leaf: int
     kind: str
     column: str
 
 
+def _leaves(shape: Shape) -> list[tuple[int, int, Any]]:
+    """``(output index, leaf index, AggregateExpression)`` of every aggregate function call."""
+    grouping = jvm.seq(shape.core.groupingExpressions())
+    out = []
+    for index, expr in enumerate(jvm.seq(shape.core.aggregateExpressions())):
+        if _key_of(expr, grouping) is None:
+            leaves = aggregate_leaves(unaliased(expr), grouping)
+            out.extend((index, j, leaf) for j, leaf in enumerate(leaves))
+    return out
+
+
 def buffers_of(shape: Shape) -> list[Buffer]:
     """The buffer columns of a decomposable aggregate, in a stable order."""
-    grouping = jvm.seq(shape.core.groupingExpressions())
     out: list[Buffer] = []
-    for index, expr in enumerate(jvm.seq(shape.core.aggregateExpressions())):
-        if _key_of(expr, grouping) is not None:
-            continue
-        name = jvm.class_name(expr.child().aggregateFunction()).lower()
+    for index, j, leaf in _leaves(shape):
+        name = jvm.class_name(leaf.aggregateFunction()).lower()
         kinds = ("avg_sum", "avg_count") if name == "average" else (name,)
-        out.extend(Buffer(index, kind, f"__b{index}_{kind}") for kind in kinds)
+        out.extend(Buffer(index, j, kind, f"__b{index}_{j}_{kind}") for kind in kinds)
     return out
 
 
 def buffer_frame(spark: SparkSession, shape: Shape, child: DataFrame) -> DataFrame:
-    """``child`` aggregated per key into buffers: ``__k0.., __b<i>_<kind>..``."""
+    """``child`` aggregated per key into buffers: ``__k0.., __b<i>_<j>_<kind>..``."""
     keys = [c.alias(KEY.format(i)) for i, c in enumerate(key_columns(spark, shape))]
-    expressions = jvm.seq(shape.core.aggregateExpressions())
+    leaves = {(index, j): leaf for index, j, leaf in _leaves(shape)}
     columns = []
     for buf in buffers_of(shape):
-        aggregate = expressions[buf.output].child()
+        aggregate = leaves[(buf.output, buf.leaf)]
         if buf.kind.startswith("avg_"):
             function = aggregate.aggregateFunction()
             value = jvm.column(spark, jvm.children(function)[0])
@@ -185,43 +195,68 @@ def merge_buffers(shape: Shape, frames: DataFrame) -> DataFrame:
     return grouped.agg(*merged) if merged else frames.select(*keys).distinct()
 
 
+def _leaf_value(buf: Buffer, leaf: Any) -> Column:
+    """The value of one aggregate function call from its merged buffer column(s)."""
+    if buf.kind == "count":
+        return F.coalesce(F.col(buf.column), F.lit(0))
+    if buf.kind != "avg_sum":
+        return F.col(buf.column)
+    result_type = leaf.aggregateFunction().dataType()
+    total, count = F.col(buf.column), F.col(f"__b{buf.output}_{buf.leaf}_avg_count")
+    if str(result_type.typeName()).startswith("decimal"):
+        value = (total / count.cast("decimal(20,0)")).cast(str(result_type.simpleString()))
+    else:
+        value = total / count.cast("double")
+    return F.when(count > 0, value)
+
+
+def _substitute(spark: SparkSession, expr: Any, grouping: list[Any], keys: list[Any], leaves: Any) -> Any:
+    """``expr`` (an aggregate output) with each aggregate function call replaced by the next of
+    ``leaves`` and each grouping expression by its key attribute (same pre-order as
+    ``aggregate_leaves``)."""
+    if jvm.class_name(expr) == "AggregateExpression":
+        return next(leaves)
+    for index, key in enumerate(grouping):
+        if expr.semanticEquals(key):
+            return keys[index]
+    kids = jvm.children(expr)
+    if not kids:
+        return expr
+    return jvm.with_children(spark, expr, [_substitute(spark, k, grouping, keys, leaves) for k in kids])
+
+
 def finish_from_buffers(spark: SparkSession, shape: Shape, buffers: DataFrame) -> DataFrame:
-    """The query's output rows from buffer rows: each aggregate output rebuilt with its original
-    attribute id, then the nodes above the aggregate applied unchanged."""
+    """The query's output rows from buffer rows: each aggregate function call's value rebuilt from
+    its buffers, each aggregate output computed over them with its original attribute id, then
+    the nodes above the aggregate applied unchanged."""
     jv = spark._jvm
     grouping = jvm.seq(shape.core.groupingExpressions())
-    by_output = {b.output: b for b in buffers_of(shape) if b.kind != "avg_count"}
-    columns = []
-    for index, expr in enumerate(jvm.seq(shape.core.aggregateExpressions())):
-        key_index = _key_of(expr, grouping)
-        if key_index is not None:
-            value = F.col(KEY.format(key_index))
-        else:
-            buf = by_output[index]
-            if buf.kind == "count":
-                value = F.coalesce(F.col(buf.column), F.lit(0))
-            elif buf.kind == "avg_sum":
-                result_type = expr.child().aggregateFunction().dataType()
-                total, count = F.col(buf.column), F.col(f"__b{index}_avg_count")
-                if str(result_type.typeName()).startswith("decimal"):
-                    value = (total / count.cast("decimal(20,0)")).cast(str(result_type.simpleString()))
-                else:
-                    value = total / count.cast("double")
-                value = F.when(count > 0, value)
-            else:
-                value = F.col(buf.column)
-        columns.append(value.alias(str(expr.name())))
-    rows_plan = jvm.analyzed(buffers.select(*columns))
+    leaves = {(index, j): leaf for index, j, leaf in _leaves(shape)}
+    values = [
+        _leaf_value(buf, leaves[(buf.output, buf.leaf)]).alias(f"__a{buf.output}_{buf.leaf}")
+        for buf in buffers_of(shape)
+        if buf.kind != "avg_count"
+    ]
+    keys = [F.col(KEY.format(i)) for i in range(len(grouping))]
+    values_plan = jvm.analyzed(buffers.select(*keys, *values))
+    attributes = {str(a.name()): a for a in jvm.seq(values_plan.output())}
+    key_attributes = [attributes[KEY.format(i)] for i in range(len(grouping))]
     nil = jvm.to_scala_seq(spark, [])
     aliases = []
-    outputs = jvm.seq(shape.core.output())
-    for attr, new in zip(outputs, jvm.seq(rows_plan.output()), strict=True):
+    pairs = zip(jvm.seq(shape.core.output()), jvm.seq(shape.core.aggregateExpressions()), strict=True)
+    for index, (attr, expr) in enumerate(pairs):
+        key_index = _key_of(expr, grouping)
+        if key_index is not None:
+            new = key_attributes[key_index]
+        else:
+            calls = iter(attributes[f"__a{index}_{j}"] for j in range(len(leaves)) if (index, j) in leaves)
+            new = _substitute(spark, unaliased(expr), grouping, key_attributes, calls)
         aliases.append(
             jv.org.apache.spark.sql.catalyst.expressions.Alias(  # type: ignore[union-attr]
                 new, attr.name(), attr.exprId(), nil, jv.scala.Option.empty(), nil
             )
         )  # type: ignore[union-attr]
     core = jv.org.apache.spark.sql.catalyst.plans.logical.Project(  # type: ignore[union-attr]
-        jvm.to_scala_seq(spark, aliases), rows_plan
+        jvm.to_scala_seq(spark, aliases), values_plan
     )
     return jvm.dataframe(spark, rebuild(spark, shape, core))

@@ -53,6 +53,10 @@ def replace_keys(
     return int(commit.get("operationMetrics", {}).get("numTargetRowsInserted", 0))
 
 
-def overwrite(df: DataFrame, target: Path) -> None:
-    """Replace the Delta table at ``target`` with ``df`` (schema included)."""
-    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(str(target))
+def overwrite(df: DataFrame, target: Path, *, change_feed: bool = False) -> None:
+    """Replace the Delta table at ``target`` with ``df`` (schema included); ``change_feed``
+    switches Delta's change data feed on (a view others may read incrementally)."""
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if change_feed:
+        writer = writer.option("delta.enableChangeDataFeed", "true")
+    writer.save(str(target))
