@@ -46,3 +46,13 @@ def test_file_listing_runs_as_many_tasks_as_shuffle_partitions() -> None:
 def test_only_test_sessions_run_without_whole_stage_codegen() -> None:
     assert session_conf(SessionSettings(testing=True))["spark.sql.codegen.wholeStage"] == "false"
     assert "spark.sql.codegen.wholeStage" not in session_conf(SessionSettings())
+
+
+def test_only_test_sessions_compile_with_c1_and_a_code_cache_that_holds_it() -> None:
+    """C1-only JIT in test sessions, with the code cache it needs (48 MB filled up and disabled the
+    compiler); production sessions keep the JVM's default tiered compilation."""
+    testing = session_conf(SessionSettings(testing=True))["spark.driver.extraJavaOptions"].split()
+    assert testing[-2:] == ["-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m"]
+    assert testing[0].startswith("-Dlog4j2.configurationFile=")
+    production = session_conf(SessionSettings())["spark.driver.extraJavaOptions"]
+    assert "TieredStopAtLevel" not in production and "ReservedCodeCacheSize" not in production
