@@ -5,7 +5,9 @@ A seeded generator (bounded, fast) drives appends with late events, updates, del
 commits and idle steps; values and grouping keys include NULLs. The views cover every technique
 (no-op, append-only, group aggregate merge, touched groups, touched window partitions, complete
 recompute — here for row-wise views over sources with updates; joins are covered by
-test_planning.py); the test also checks which technique each step got.
+test_planning.py), aggregates whose outputs are expressions over aggregate calls, a global
+aggregate under an explode (dim_date's shape), and a DISTINCT whose appends keep the view reading
+it (``pair_counts``) on merged counts; the test also checks which technique each step got.
 """
 
 from __future__ import annotations
@@ -46,11 +48,26 @@ def _views(spark: SparkSession) -> dict[str, object]:
                 F.avg("amount").alias("avg_amount"),
                 F.avg("v").alias("avg_v"),
                 F.expr("count(*) FILTER (WHERE v > 5)").alias("big"),
+                # expressions over aggregates (and over a grouping key) inside the aggregation
+                (F.sum("v") * 2 + F.count("*")).alias("mixed"),
+                F.concat_ws("-", "k", F.max("id").cast("string")).alias("label"),
             )
             .withColumn("mean", F.col("total") / F.col("n"))
         ),
-        # global aggregate (no keys)
-        "overall": lambda d: d.agg(F.count("v").alias("n"), F.sum("amount").alias("amount")),
+        # DISTINCT: an update only appends the pairs never seen (the view "pair_counts" reads it)
+        "pairs": lambda d: d.select("k", "v").distinct(),
+        # dim_date's shape: a global aggregate (no keys) whose outputs are expressions over
+        # aggregate calls, under a filter and an explode
+        "overall": lambda d: (
+            d.agg(
+                F.count("v").alias("n"),
+                F.sum("amount").alias("amount"),
+                F.date_trunc("hour", F.min("ts")).alias("lo"),
+                F.date_trunc("hour", F.max("ts")).alias("hi"),
+            )
+            .filter(F.col("lo").isNotNull())
+            .select(F.explode(F.sequence("lo", "hi", F.expr("INTERVAL 1 HOUR"))).alias("hour"), "n", "amount")
+        ),
         # not decomposable: distinct counts, exact percentile, max_by
         "distinct": lambda d: d.groupBy("k").agg(
             F.countDistinct("v").alias("values"),
@@ -103,28 +120,40 @@ def source(spark: SparkSession, tmp_path: Path) -> Path:
     return path
 
 
+# Views over another view's table: name -> (the view read, query).
+CHAINED = {
+    "pair_counts": ("pairs", lambda p: p.agg(F.count("v").alias("values"), F.count("*").alias("pairs")))
+}
+
+
 def _refresh_all(
     spark: SparkSession, views: dict[str, object], source: Path, root: Path
 ) -> dict[str, Technique]:
-    version = deltalog.latest_version(source)
     chosen = {}
     for name, query in views.items():
-        df: DataFrame = query(spark.read.format("delta").option("versionAsOf", version).load(str(source)))  # type: ignore[operator]
-        request = mv.Request(
-            flow=name,
-            dataset=name,
-            query=df,
-            target=root / "tables" / name,
-            state_dir=root / "state" / name,
-            source_versions={str(source): version},
-            source_names={str(source): "source"},
-        )
-        outcome = mv.refresh(spark, request)
-        chosen[name] = outcome.technique
-        got = [tuple(r) for r in spark.read.format("delta").load(str(root / "tables" / name)).collect()]
-        expected = [tuple(r) for r in df.collect()]
-        assert _sorted(got) == _sorted(expected), f"{name} after {outcome.technique.short}"
+        chosen[name] = _refresh(spark, name, query, source, root)
+    for name, (upstream, query) in CHAINED.items():
+        chosen[name] = _refresh(spark, name, query, root / "tables" / upstream, root)
     return chosen
+
+
+def _refresh(spark: SparkSession, name: str, query: object, source: Path, root: Path) -> Technique:
+    version = deltalog.latest_version(source)
+    df: DataFrame = query(spark.read.format("delta").option("versionAsOf", version).load(str(source)))  # type: ignore[operator]
+    request = mv.Request(
+        flow=name,
+        dataset=name,
+        query=df,
+        target=root / "tables" / name,
+        state_dir=root / "state" / name,
+        source_versions={str(source): version},
+        source_names={str(source): "source"},
+    )
+    outcome = mv.refresh(spark, request)
+    got = [tuple(r) for r in spark.read.format("delta").load(str(root / "tables" / name)).collect()]
+    expected = [tuple(r) for r in df.collect()]
+    assert _sorted(got) == _sorted(expected), f"{name} after {outcome.technique.short}"
+    return outcome.technique
 
 
 # step kind -> technique expected per view
@@ -134,14 +163,24 @@ APPEND = {
     "overall": Technique.GROUP_AGGREGATE,
     "distinct": Technique.GENERIC_AGGREGATE,
     "ranked": Technique.WINDOW_FUNCTION,
+    "pairs": Technique.GROUP_AGGREGATE,
 }
 CHANGE = {
     **APPEND,
     "rows": Technique.COMPLETE_RECOMPUTE,
     "sums": Technique.GENERIC_AGGREGATE,
     "overall": Technique.GENERIC_AGGREGATE,
+    "pairs": Technique.GENERIC_AGGREGATE,
 }
 IDLE = dict.fromkeys(APPEND, Technique.NO_OP)
+
+
+def _chained_expectation(expected: dict[str, Technique], pairs_committed: bool) -> Technique:
+    """``pair_counts`` has nothing to do when ``pairs`` made no commit (no new pair); over the
+    pure appends of ``pairs`` it merges counts, over its replaced keys it recomputes."""
+    if not pairs_committed:
+        return Technique.NO_OP
+    return Technique.GROUP_AGGREGATE if expected is APPEND else Technique.GENERIC_AGGREGATE
 
 
 def test_incremental_refreshes_equal_recomputes(spark: SparkSession, source: Path, tmp_path: Path) -> None:
@@ -153,11 +192,13 @@ def test_incremental_refreshes_equal_recomputes(spark: SparkSession, source: Pat
     table = DeltaTable.forPath(spark, str(source))
     next_id = 100
     seen: Counter[Technique] = Counter()
+    chained: list[Technique] = []
     steps = ["append", "idle", "update", "delete", "empty"]
     for step in steps:
         before = deltalog.latest_version(source)
         if step == "append":
             rows = [_row(rng, next_id + i, late=i % 2 == 0) for i in range(rng.randint(2, 4))]
+            rows[0] = (*rows[0][:2], 42, *rows[0][3:])  # a value never seen: a new (k, v) pair
             next_id += len(rows)
             spark.createDataFrame(rows, SCHEMA).write.format("delta").mode("append").save(str(source))
             expected = APPEND
@@ -175,7 +216,13 @@ def test_incremental_refreshes_equal_recomputes(spark: SparkSession, source: Pat
             expected = IDLE
         if deltalog.latest_version(source) == before:
             expected = IDLE  # Delta made no commit (nothing matched, or an empty append)
+        pairs_before = deltalog.latest_version(root / "tables" / "pairs")
         chosen = _refresh_all(spark, views, source, root)
-        assert chosen == expected, step
+        committed = deltalog.latest_version(root / "tables" / "pairs") != pairs_before
+        want = {**expected, "pair_counts": _chained_expectation(expected, committed)}
+        differing = {k: (v.short, want[k].short) for k, v in chosen.items() if v != want[k]}
+        assert chosen == want, (step, differing)
         seen.update(chosen.values())
+        chained.append(chosen["pair_counts"])
     assert set(seen) == set(Technique), seen
+    assert Technique.GROUP_AGGREGATE in chained, chained  # the appends of a DISTINCT kept it cheap
