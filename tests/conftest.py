@@ -17,17 +17,19 @@ from pyspark.sql import SparkSession
 
 from localdlt.session import SessionSettings, build_session
 from orders_lakehouse.devstack import kafka_broker
+from pipeline_support import full_refresh, pipeline_run, update_1, update_2  # noqa: F401 - fixtures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Files that run in one xdist work unit (one worker, one after the other): the two that start
-# Apache Spark's own `spark-pipelines` (a Spark Connect server each), and folders whose files
-# share expensive session fixtures (the orders pipeline's three updates; the cached update-1
-# DataFrames of the transform tests), which would otherwise be built once per worker.
+# Apache Spark's own `spark-pipelines` (a Spark Connect server each), and files that share
+# expensive session fixtures (the orders pipeline's three updates of pipeline_support.py; the
+# cached update-1 DataFrames of the transform tests), which would otherwise be built once per worker.
 SHARED_UNITS = {
     "tests/localdlt/test_differential_spark_pipelines.py": "spark-pipelines",
     "tests/localdlt/sql/test_sql_differential.py": "spark-pipelines",
-    "tests/pipeline/": "tests/pipeline",
+    "tests/pipeline/": "orders-pipeline",
+    "tests/bundle/test_bundle_run.py": "orders-pipeline",
     "tests/unit/transforms/": "tests/unit/transforms",
 }
 

@@ -14,31 +14,20 @@ from pathlib import Path
 import pytest
 from bundle_facts import REPO, dashboard, dataset_sql, defined_tables, load_yaml
 from expected_tables import expected, sorted_rows, table_rows
+from pipeline_support import Stage
 
-from localdlt.cli import main as localdlt_main
-
-LANDING = REPO / "fixtures" / "landing" / "update_1"
+LANDING = REPO / "fixtures" / "landing" / "update_1"  # what update_1 lands
 AGGREGATE = re.compile(r"^(SUM|AVG|COUNT|MIN|MAX)\(", re.IGNORECASE)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_storage(spark, production_codegen, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One bundle-driven update over the fixtures, with code generation on as in production;
-    each table then a temporary view."""
-    storage = tmp_path_factory.mktemp("bundle-run")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("LOCALDLT_SECRET_ORDERS_PII_SALT", "bundle-test-salt")
-    patch.chdir(REPO)
-    try:
-        code = localdlt_main([
-            "run", "--bundle-pipeline", "resources/orders.pipeline.yml", "--target", "dev",
-            "--conf", f"orders.landing_path={LANDING}", "--storage", str(storage), "--quiet",
-        ], spark=spark)
-    finally:
-        patch.undo()
-    assert code == 0, "the bundle-driven update failed (see the log above)"
+def run_storage(spark, update_1: Stage) -> Iterator[Path]:
+    """The bundle-driven update over the fixtures (``update_1`` of pipeline_support.py:
+    ``localdlt run --bundle-pipeline resources/orders.pipeline.yml --target dev``, shared with
+    tests/pipeline); each of its tables then a temporary view."""
+    storage = update_1.storage
     for name in defined_tables():
         spark.read.format("delta").load(str(storage / "tables" / name)).createOrReplaceTempView(name)
     yield storage

@@ -1,10 +1,16 @@
-"""Fixtures of the orders pipeline tests: one storage folder driven through three updates
-(update 1, update 2 with a new file, full refresh), run in-process with localdlt.
+"""The orders pipeline's three updates on the fixtures, shared by the tests that check them
+(``tests/pipeline``) and the bundle-driven tests (``tests/bundle/test_bundle_run.py``): one
+xdist work unit (tests/conftest.py), so each update runs once per test run.
 
-Each update is a session-scoped fixture that depends on the one before and captures, right after
-its update, everything the tests assert (table rows and schemas, counts, event-log metrics) in a
-:class:`Stage`. A test asks for the stage it checks, so it passes alone, in any order, and never
-sees a later update's tables."""
+Update 1 is ``localdlt run --bundle-pipeline resources/orders.pipeline.yml --target dev`` (the
+CLI, in-process, on the test session); updates 2 and 3 (full refresh) run the same bundle
+resource through :func:`localdlt.runner.run_update` on a copy of update 1's storage, so update 1's
+tables stay as they were for the bundle tests whatever the order the tests run in.
+
+Each update is a session-scoped fixture that captures, right after its update, everything the
+tests assert (table rows and schemas, counts, event-log metrics) in a :class:`Stage`. A test
+asks for the stage it checks, so it passes alone, in any order, and never sees a later update's
+tables."""
 
 from __future__ import annotations
 
@@ -23,12 +29,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from localdlt.bundle import load_pipeline_resource
+from localdlt.cli import main as localdlt_main
 from localdlt.results import UpdateResult
 from localdlt.runner import run_update
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
-PIPELINE = REPO / "pipelines" / "orders"
+BUNDLE_PIPELINE = REPO / "resources" / "orders.pipeline.yml"
+BUNDLE_TARGET = "dev"
 SALT_ENV = "LOCALDLT_SECRET_ORDERS_PII_SALT"
 SALT = "test-salt"
 COUNTED = ("bronze_order_events", "silver_order_events_quarantine")  # tables the tests count
@@ -40,14 +49,21 @@ class PipelineRun:
 
     spark: SparkSession
     root: Path
+    storage_name: str = "storage-1"
 
     @property
     def storage(self) -> Path:
-        return self.root / "storage"
+        return self.root / self.storage_name
 
     @property
     def landing(self) -> Path:
         return self.root / "landing"
+
+    def fork(self, storage_name: str) -> None:
+        """Go on in a copy of the storage (tables, checkpoints, event log, pipeline id): the
+        next update continues from exactly this state, and the current folder stays as it is."""
+        shutil.copytree(self.storage, self.root / storage_name, symlinks=True)
+        self.storage_name = storage_name
 
     def land(self, update: int) -> None:
         """Copy fixtures/landing/update_<n> files in, with increasing modification times."""
@@ -58,12 +74,46 @@ class PipelineRun:
             stamp = 1_700_000_000 + int(source.name[:4])  # file order = name order
             os.utime(target, (stamp, stamp))
 
-    def update(self, **kwargs: Any) -> UpdateResult:
-        """One pipeline update (in-process, same SparkSession)."""
-        return run_update(
-            [PIPELINE], self.storage, spark=self.spark,
-            configuration={"orders.source": "files", "orders.landing_path": str(self.landing)}, **kwargs,
+    def cli_update(self) -> str:
+        """``localdlt run --bundle-pipeline resources/orders.pipeline.yml --target dev`` from the
+        repository root (the CLI in-process, on the test session); the update's id."""
+        patch = pytest.MonkeyPatch()
+        patch.chdir(REPO)
+        try:
+            code = localdlt_main([
+                "run", "--bundle-pipeline", str(BUNDLE_PIPELINE.relative_to(REPO)), "--target", BUNDLE_TARGET,
+                "--conf", f"orders.landing_path={self.landing}", "--storage", str(self.storage), "--quiet",
+            ], spark=self.spark)
+        finally:
+            patch.undo()
+        assert code == 0, "the bundle-driven update failed (see the log above)"
+        return self.last_update_id()
+
+    def update(self, **kwargs: Any) -> str:
+        """One update of the same bundle resource through the in-process API; the update's id."""
+        resource = load_pipeline_resource(
+            BUNDLE_PIPELINE, target=BUNDLE_TARGET, overrides={"orders.landing_path": str(self.landing)}
         )
+        result: UpdateResult = run_update(
+            list(resource.libraries), self.storage, spark=self.spark, configuration=resource.configuration,
+            root_path=resource.root_path, **kwargs,
+        )
+        failed = {f.name: f.error for f in result.failed_flows()}
+        assert result.status == "COMPLETED" and not failed, failed
+        return result.update_id
+
+    def last_update_id(self) -> str:
+        """The id of the storage's latest update (its ``create_update`` event), which completed."""
+        events = self.spark.read.format("delta").load(str(self.storage / "system" / "events"))
+        created = events.filter(F.col("event_type") == "create_update").orderBy(
+            F.col("sequence.control_plane_seq_no").desc()).first()
+        assert created is not None, "no update in the event log"
+        update_id = created["origin"]["update_id"]
+        states = [json.loads(r["details"])["update_progress"]["state"] for r in events.filter(
+            (F.col("event_type") == "update_progress") & (F.col("origin.update_id") == update_id)
+        ).orderBy("sequence.control_plane_seq_no").select("details").collect()]
+        assert states[-1:] == ["COMPLETED"], states
+        return update_id
 
     def table(self, name: str) -> DataFrame:
         return self.spark.read.format("delta").load(str(self.storage / "tables" / name))
@@ -105,14 +155,13 @@ class PipelineRun:
         )
         return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
-    def capture(self, result: UpdateResult) -> Stage:
-        """What the tests assert about the storage right after ``result``'s update."""
-        failed = {f.name: f.error for f in result.failed_flows()}
-        assert result.status == "COMPLETED" and not failed, failed
+    def capture(self, update_id: str) -> Stage:
+        """What the tests assert about the storage right after update ``update_id``."""
         names = sorted(p.name for p in (self.storage / "tables").iterdir())
         quarantine = self.table("silver_order_events_quarantine")
         return Stage(
-            result=result,
+            update_id=update_id,
+            storage=self.storage,
             rows={
                 name: table_rows(self.table(name), spec["columns"], spec["key"])
                 for name, spec in expected_tables(1).items()
@@ -126,8 +175,8 @@ class PipelineRun:
                 tuple(r["failed_rules"]) for r in quarantine.select("failed_rules").collect()
             ),
             quarantined_without_payload=quarantine.filter(F.col("raw_payload").isNull()).count(),
-            expectations=self.expectations(result.update_id),
-            dropped=self.dropped(result.update_id),
+            expectations=self.expectations(update_id),
+            dropped=self.dropped(update_id),
         )
 
 
@@ -135,7 +184,8 @@ class PipelineRun:
 class Stage:
     """The storage right after one update: its result, and what the tests compare."""
 
-    result: UpdateResult
+    update_id: str
+    storage: Path  # the storage folder the update wrote (never written again)
     rows: dict[str, list[list[Any]]]  # every table of fixtures/expected: its columns, sorted by its key
     counts: dict[str, int]  # rows of the COUNTED tables
     schemas: dict[str, StructType]  # schema of every table written
@@ -176,14 +226,16 @@ def pipeline_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def update_1(pipeline_run: PipelineRun) -> Stage:
-    """The first update over fixtures/landing/update_1."""
+    """The first update over fixtures/landing/update_1, driven by the bundle through the CLI."""
     pipeline_run.land(1)
-    return pipeline_run.capture(pipeline_run.update())
+    return pipeline_run.capture(pipeline_run.cli_update())
 
 
 @pytest.fixture(scope="session")
 def update_2(pipeline_run: PipelineRun, update_1: Stage) -> Stage:
-    """The incremental second update after fixtures/landing/update_2 landed."""
+    """The incremental second update after fixtures/landing/update_2 landed, in a copy of update
+    1's storage (which the bundle tests keep reading)."""
+    pipeline_run.fork("storage-2")
     pipeline_run.land(2)
     return pipeline_run.capture(pipeline_run.update())
 
