@@ -39,10 +39,12 @@ bench: setup
 	$(PY) -m bench
 
 # Fault injection (docs/RELIABILITY.md): kill -9 loops (files, Kafka), landing-folder hazards,
-# storage faults (the full disk mounts a tmpfs: run as root). Ends with the ledger's one line:
-# faults=N survived=N lost=0 duplicated=0 events_missing=0
+# storage faults (the full disk mounts a tmpfs, the unreadable file runs as user nobody: run as
+# root), a standalone cluster. Scenario files run in parallel (each on one pytest-xdist worker).
+# Ends with the ledger's one line: faults=N survived=N lost=0 duplicated=0 events_missing=0
+RELIABILITY_WORKERS ?= 2
 reliability: setup
-	$(PY) -m pytest -m reliability tests/reliability tests/cluster $(PYTEST_ARGS)
+	$(PY) -m pytest -m reliability -n $(RELIABILITY_WORKERS) --dist loadfile tests/reliability tests/cluster $(PYTEST_ARGS)
 
 clean:
 	rm -rf .cache/kafka demo-output spark-warehouse

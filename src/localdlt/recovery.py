@@ -219,3 +219,16 @@ def unreported_refreshes(storage: Path, journaled: Sequence[tuple[Any, ...]]) ->
                 "flow_progress",
             ))  # fmt: skip
     return sorted(recovered, key=lambda row: row[3])
+
+
+def run_replayed_batch(batch_df: Any) -> None:
+    """Run the plan of a replayed micro-batch to its end, writing nothing (Spark's ``noop`` sink).
+
+    A batch that a killed process had already written is replayed at the next start and skipped
+    by the write (localdlt's last-batch mark, or Delta's ``txnAppId``/``txnVersion``) without its
+    plan running. Its stateful operators (``dropDuplicatesWithinWatermark``, streaming
+    aggregations) then commit no state for the batch, and Spark 4.1 fails the query
+    (``STATE_STORE_COMMIT_VALIDATION_FAILED``) — at every restart, as the batch never commits.
+    Running the plan recomputes the same state from the same offsets, as Spark's own replay would.
+    """
+    batch_df.write.format("noop").mode("overwrite").save()

@@ -22,7 +22,7 @@ from localdlt.eventlog import batch_event_id
 from localdlt.expectations import BatchQuality, check_batch, has_fail_rules, observe, observed_quality
 from localdlt.flow_context import FlowContext
 from localdlt.graph import PlannedFlow
-from localdlt.recovery import check_checkpoint
+from localdlt.recovery import check_checkpoint, run_replayed_batch
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,13 @@ def append_batch_function(context: FlowContext, planned: PlannedFlow, app_id: st
     def process(batch_df: DataFrame, batch_id: int) -> None:
         if batch_id <= storage.last_batch(checkpoint):
             log.info("flow %s: batch %d already written, skipped on replay", planned.name, batch_id)
+            run_replayed_batch(batch_df)  # its stateful operators must commit their state
             return
         quality = write(planned.name, target, batch_df, expectations,
                         lambda w: append(w, layout, target, app_id, batch_id),
                         table_path=table_path, app_id=app_id, txn_version=batch_id)
         if quality is None and table_path is not None:
+            run_replayed_batch(batch_df)  # Delta skipped the write without running the batch's plan
             # Delta had the batch: the process that wrote it died before marking it done. Its
             # event may be missing too (written then, from the commit and the replayed rows).
             quality = replayed_quality(context, planned, batch_df, expectations, table_path, app_id, batch_id)

@@ -7,8 +7,10 @@ what it found afterwards, and ``make reliability`` prints one line summing them 
 full disk...), ``survived`` those after which the system ended in the exact expected state.
 ``lost`` / ``duplicated`` are rows missing / in excess in any layer against the producer's ground
 truth, ``events_missing`` committed batches without their ``flow_progress`` event (or with wrong
-row counts). The records of the run are also written as JSON (``RELIABILITY_LEDGER`` or
-``.cache/reliability/ledger.json``) for docs/RELIABILITY.md.
+row counts). The records of the run are also written as JSON for docs/RELIABILITY.md: each
+process (pytest-xdist worker, or the one pytest process) its own ``ledger-<worker>.json`` in
+``RELIABILITY_LEDGER_DIR`` (default ``.cache/reliability``), merged by the controller at the end
+into ``ledger.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PATH = REPO_ROOT / ".cache" / "reliability" / "ledger.json"
+DEFAULT_DIR = REPO_ROOT / ".cache" / "reliability"
+
+
+def ledger_dir() -> Path:
+    """Where this run's ledger files go."""
+    return Path(os.environ.get("RELIABILITY_LEDGER_DIR", DEFAULT_DIR))
+
+
+def _own_file() -> Path:
+    return ledger_dir() / f"ledger-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
 
 
 @dataclass
@@ -46,9 +57,28 @@ def record(entry: Record) -> None:
     scenario still shows in the summary with what it found)."""
     with _LOCK:
         _RECORDS.append(entry)
-        path = Path(os.environ.get("RELIABILITY_LEDGER", DEFAULT_PATH))
+        path = _own_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps([asdict(r) for r in _RECORDS], indent=1, default=str))
+
+
+def clear() -> None:
+    """Remove the ledger files of an earlier run (called once, by the controlling process)."""
+    for file in ledger_dir().glob("ledger*.json"):
+        file.unlink()
+
+
+def collected() -> list[Record]:
+    """Every record of this run, from every process's ledger file; also written, merged, to
+    ``ledger.json``."""
+    entries = [
+        Record(**item)
+        for file in sorted(ledger_dir().glob("ledger-*.json"))
+        for item in json.loads(file.read_text())
+    ]
+    if entries:
+        (ledger_dir() / "ledger.json").write_text(json.dumps([asdict(r) for r in entries], indent=1))
+    return entries
 
 
 def records() -> list[Record]:

@@ -157,3 +157,38 @@ def table_differences(
         if a != b:
             differences[name] = (sum((a - b).values()), sum((b - a).values()))
     return differences
+
+
+def missing_view_events(spark: SparkSession, storage: Path, views: Iterable[str]) -> EventAudit:
+    """Audit the event log against the refreshes of materialized views: every data commit of a
+    view's table (a refresh that wrote) must be matched by one METRICS ``flow_progress`` event of
+    the view's flow, and no event id may appear twice. (A refresh that finds nothing new emits its
+    event without a commit, so events may outnumber commits; commits may not outnumber events.)"""
+    from localdlt.recovery import DATA_OPERATIONS
+
+    events = spark.read.format("delta").load(str(storage / "system" / "events"))
+    metrics = (
+        events.where("event_type = 'flow_progress' AND level = 'METRICS' AND origin.batch_id IS NULL")
+        .select("origin.flow_name", "id")
+        .collect()
+    )
+    audit = EventAudit()
+    for view in views:
+        table = storage / "tables" / view
+        commits = [v for v, info in _view_commits(table) if info.get("operation") in DATA_OPERATIONS]
+        ids = [event_id for flow, event_id in metrics if flow == view]
+        audit.batches += len(commits)
+        if len(ids) < len(commits):
+            audit.missing.append(f"{view}: {len(commits)} refresh commits {commits}, {len(ids)} events")
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if repeated:
+            audit.duplicated.append(f"{view}: event ids written twice {repeated}")
+    return audit
+
+
+def _view_commits(table: Path) -> list[tuple[int, dict[str, Any]]]:
+    found = []
+    for file in sorted((table / "_delta_log").glob("*.json")):
+        actions = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+        found.append((int(file.stem), next((a["commitInfo"] for a in actions if "commitInfo" in a), {})))
+    return found

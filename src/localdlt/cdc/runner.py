@@ -25,6 +25,7 @@ from localdlt.cdc.writer import CdcWriter
 from localdlt.definitions import Flow
 from localdlt.expectations import BatchQuality
 from localdlt.reads import ReadResolver, strip_live
+from localdlt.recovery import run_replayed_batch
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ def cdc_batch_function(run: CdcFlowRun, app_id: str) -> Callable[[DataFrame, int
     writer = _writer(run, app_id)
 
     def process(batch_df: DataFrame, batch_id: int) -> None:
-        _report(run, writer.write_batch(batch_df, batch_id))
+        metrics = writer.write_batch(batch_df, batch_id)
+        if getattr(metrics, "skipped", False):
+            run_replayed_batch(batch_df)  # skipped unread: its stateful operators must commit their state
+        _report(run, metrics)
 
     return process
 

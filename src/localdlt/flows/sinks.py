@@ -19,6 +19,7 @@ from localdlt import storage
 from localdlt.expectations import BatchQuality
 from localdlt.flow_context import FlowContext
 from localdlt.graph import PlannedFlow
+from localdlt.recovery import run_replayed_batch
 from localdlt.sources.kafka import rewrite_kafka_options
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def foreach_batch_function(context: FlowContext, planned: PlannedFlow) -> Callab
         if batch_id <= storage.last_batch(checkpoint):
             log.info("flow %s: batch %d already handed to sink %s, skipped on replay", planned.name, batch_id,
                      target.name)
+            run_replayed_batch(batch_df)  # its stateful operators must commit their state
             return
         # Persisted: the row count and the handler (which may read the batch several times)
         # share one computation of the micro-batch.

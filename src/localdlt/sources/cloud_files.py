@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import DataStreamReader
 from pyspark.sql.types import StringType, StructType
 
-from localdlt.sources import rescue
+from localdlt.sources import landing_gaps, rescue
 from localdlt.sources.cloud_files_options import DEFAULT_RESCUED_COLUMN, CloudFilesOptions, parse_options
 from localdlt.sources.errors import CloudFilesOptionError
 from localdlt.sources.file_state import FileEntry, FlowFileState, list_files, local_path, spark_file_paths
@@ -96,6 +96,17 @@ def read_cloud_files(
     if listing is not None:
         _report_changes(state, listing, set(first["existing_files"]), on_changed_file)
         _report_directories(root, on_changed_file)
+        skips_unreadable = (opts.reader_option(landing_gaps.IGNORE_MISSING_FILES) or "true").lower() == "true"
+        if on_changed_file is not None:  # the runtime's execution pass, not its planning pass
+            with _state_lock(state.state_dir):
+                landing_gaps.report_gaps(
+                    state,
+                    Path(state_dir),
+                    listing,
+                    set(first["existing_files"]),
+                    on_changed_file,
+                    unreadable=skips_unreadable,
+                )
 
     read_schema, inferred = resolve_schema(spark, opts, schema, root=path, listing=listing, state=state)
     rescued_column = opts.rescued_data_column or (DEFAULT_RESCUED_COLUMN if inferred else None)
@@ -192,6 +203,10 @@ def _state_lock(state_dir: Path) -> threading.Lock:
 
 def _stream_reader(spark: SparkSession, fmt: str, opts: CloudFilesOptions) -> DataStreamReader:
     reader = spark.readStream.format(fmt).options(**opts.reader_options)
+    if opts.reader_option(landing_gaps.IGNORE_MISSING_FILES) is None:
+        # A planned file that is gone (or unreadable) when its batch reads it: the batch goes on
+        # without it instead of failing again at every restart (see landing_gaps).
+        reader = reader.option(landing_gaps.IGNORE_MISSING_FILES, "true")
     if opts.max_files_per_trigger is not None:
         reader = reader.option("maxFilesPerTrigger", str(opts.max_files_per_trigger))
     if opts.max_bytes_per_trigger is not None:

@@ -3,14 +3,16 @@ read permission for the runtime's user.
 
 The open-source file source plans a micro-batch by writing the files it listed to its own log
 (``<checkpoint>/sources/<n>/<batch>``, compacted every ten batches into ``<batch>.compact``) before
-it reads them. A file deleted in between — or one the runtime's user may not read, which Hadoop's
-local file system reports as ``FileNotFoundException (Permission denied)`` — failed the batch, and
-the same batch was planned again at every restart: a crash loop. The emulation therefore reads
-with ``ignoreMissingFiles=true`` (unless the pipeline sets the option): the batch goes on without
-such a file. So that this is never silent, :func:`unreadable_planned_files` finds, when the source
-opens (each update, each restart), the files of the batch that was planned but not committed and
-are gone or unreadable now, and :func:`unreadable_new_files` the newly listed files without read
-permission; the runtime makes each a WARN event naming the file.
+it reads them. A file deleted in between is dropped when Spark resolves the batch (only a line in
+Spark's own log says so: "was not found. Was it deleted very recently?"). A file that vanishes
+during the read, or one the runtime's user may not read — which Hadoop's local file system reports
+as ``FileNotFoundException (Permission denied)`` — fails the batch, and the same batch is planned
+again at every restart: a crash loop. The emulation therefore reads with
+``ignoreMissingFiles=true`` (unless the pipeline sets the option): the batch goes on without such
+a file. So that none of this is silent, :func:`report_gaps` finds, when the source opens (each
+update, each restart), the files of the batch that was planned but not committed and are gone or
+unreadable now, and the listed files without read permission; the runtime makes each a WARN
+event naming the file.
 """
 
 from __future__ import annotations
@@ -109,13 +111,20 @@ def report_gaps(
     listing: Iterable[FileEntry],
     skip: set[str],
     report: Callable[..., None],
+    *,
+    unreadable: bool = True,
 ) -> list[tuple[str, str]]:
     """Call ``report(path, kind=...)`` once per gap not reported before (``kind``: ``missing`` —
-    deleted after its batch was planned —, ``unreadable`` — no read permission); returns the
-    ``(path, kind)`` pairs reported now. The caller holds the flow's state lock."""
+    deleted after its batch was planned —, ``unreadable`` — no read permission, reported only when
+    ``unreadable``: the batch skips such files, i.e. ``ignoreMissingFiles`` is on; otherwise its
+    read fails naming the file); returns the ``(path, kind)`` pairs reported now. The caller holds
+    the flow's state lock."""
     reported = {tuple(pair) for pair in state.load(REPORTED) or []}
     gaps = [(path, kind) for path, kind, _ in unreadable_planned_files(source_dir)]
-    gaps += [(path, "unreadable") for path in unreadable_listed_files(listing, skip)]
+    if unreadable:
+        gaps += [(path, "unreadable") for path in unreadable_listed_files(listing, skip)]
+    else:
+        gaps = [gap for gap in gaps if gap[1] == "missing"]
     fresh = [gap for gap in dict.fromkeys(gaps) if gap not in reported]
     for path, kind in fresh:
         log.warning("landing file %s: %s; the batch that lists it goes on without it", path, kind)

@@ -1,0 +1,95 @@
+"""What a kill -9 loop must end with (shared by the files and the Kafka loops): exact layers against
+the producer's ground truth, the event log audit (streaming batches and view refreshes), every
+table equal to an uninterrupted recompute, every in-flight state hit; recorded in the ledger."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from crash_lab import STATES
+from fault_ledger import Record, record
+from kill_loop import STREAMING_FLOWS, LoopOutcome
+from layer_checks import layer_counts, missing_events, missing_view_events, table_differences
+
+KILLS = int(os.environ.get("RELIABILITY_KILLS", "10"))
+RATE = 10.0  # messages per second while the loop runs: a new file (or Kafka messages) every second
+COMPARED = (
+    "silver_order_events",
+    "silver_order_events_quarantine",
+    "silver_orders",
+    "silver_order_status_history",
+    "fact_orders",
+    "dim_customer",
+    "dim_product",
+    "gold_status_funnel",
+    "gold_payment_health",
+    "gold_sales_per_minute",
+    "gold_top_products",
+    "gold_fulfillment_sla",
+)
+
+
+def check_and_record(
+    spark: SparkSession, scenario: str, outcome: LoopOutcome, storage: Path, reference: Path, log_file: Path
+) -> None:
+    """Check ``storage`` after the loop against ``reference`` and the ground truth; record, then
+    assert."""
+    tables = storage / "tables"
+    counts = layer_counts(spark, tables, outcome.sent, outcome.truth)
+    audit = missing_events(spark, storage, STREAMING_FLOWS)
+    # Every materialized view (each keeps its refresh state under system/mv/<name>): every refresh
+    # commit has its METRICS event, also those a kill interrupted before the event.
+    views = sorted(p.name for p in (storage / "system" / "mv").iterdir())
+    view_audit = missing_view_events(spark, storage, views)
+    differences = table_differences(spark, tables, reference / "tables", COMPARED)
+    ok = (
+        outcome.drain_returncode == 0
+        and not counts.total_lost
+        and not counts.total_duplicated
+        and not counts.mismatches
+        and not audit.missing
+        and not audit.duplicated
+        and not view_audit.missing
+        and not view_audit.duplicated
+        and not differences
+        and outcome.states_hit >= set(STATES)
+    )
+    record(
+        Record(
+            scenario,
+            faults=len(outcome.kills),
+            survived=len(outcome.kills) if ok else 0,
+            lost=counts.total_lost,
+            duplicated=counts.total_duplicated + len(audit.duplicated) + len(view_audit.duplicated),
+            events_missing=len(audit.missing) + len(view_audit.missing),
+            details={
+                "messages": outcome.truth["messages"],
+                "valid_events": outcome.truth["valid_events"],
+                "bad_messages": outcome.truth["bad_messages"],
+                "seconds": outcome.seconds,
+                "batches_audited": audit.batches,
+                "view_refresh_commits_audited": view_audit.batches,
+                "kills": [
+                    {"trigger": k.trigger, "alive_s": k.seconds_alive, "in_flight": k.flows_in_flight}
+                    for k in outcome.kills
+                ],
+                "states_hit": sorted(outcome.states_hit),
+            },
+        )
+    )
+    assert outcome.drain_returncode == 0, f"the draining update failed; log: {log_file}"
+    assert outcome.states_hit >= set(STATES), (
+        f"states never hit: {set(STATES) - outcome.states_hit}; "
+        f"kills: {[k.flows_in_flight for k in outcome.kills]}"
+    )
+    assert (counts.lost, counts.duplicated) == (
+        {k: 0 for k in counts.lost},
+        {k: 0 for k in counts.duplicated},
+    )
+    assert counts.mismatches == []
+    assert (audit.missing, audit.duplicated) == ([], [])
+    assert (view_audit.missing, view_audit.duplicated) == ([], [])
+    assert differences == {}
