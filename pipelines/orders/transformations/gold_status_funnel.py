@@ -7,7 +7,7 @@ localdlt can refresh it incrementally: the distinct orders per status come from 
 counts are one global aggregate of six filtered counts, merged from the new pairs alone
 (GROUP_AGGREGATE), and ``stack`` turns its one row into the six stage rows. Its cost does not
 grow with the event history. Equality with ``kpis.status_funnel`` is tested
-(tests/pipeline/test_gold_incremental.py).
+(tests/localdlt/mv/test_orders_gold_incremental.py).
 """
 
 import dlt
