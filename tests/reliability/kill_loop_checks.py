@@ -77,6 +77,7 @@ def check_and_record(
                     for k in outcome.kills
                 ],
                 "states_hit": sorted(outcome.states_hit),
+                "reconciliation_mismatches": [list(map(str, m)) for m in counts.mismatches],
             },
         )
     )
@@ -89,7 +90,7 @@ def check_and_record(
         {k: 0 for k in counts.lost},
         {k: 0 for k in counts.duplicated},
     )
-    assert counts.mismatches == []
+    assert counts.mismatches == [], f"reconciliation (line, expected, actual): {counts.mismatches}"
     assert (audit.missing, audit.duplicated) == ([], [])
     assert (view_audit.missing, view_audit.duplicated) == ([], [])
     assert differences == {}
