@@ -77,6 +77,21 @@ def _warnings(spark: SparkSession, storage: Path) -> list[str]:
     return sorted(r[0] for r in events.where("level = 'WARN'").select("message").collect())
 
 
+def _audit_and_record(spark: SparkSession, storage: Path, scenario: str) -> None:
+    """Every committed batch has its one ``flow_progress`` event; the fault goes into the ledger."""
+    audit = missing_events(spark, storage, [FLOW])
+    record(
+        Record(
+            scenario,
+            faults=1,
+            survived=int(not audit.missing and not audit.duplicated),
+            events_missing=len(audit.missing),
+            duplicated=len(audit.duplicated),
+        )
+    )
+    assert (audit.missing, audit.duplicated) == ([], [])
+
+
 def _plan_batch_as_a_crash_leaves_it(checkpoint: Path, files: list[Path]) -> int:
     """Write what Spark writes when it plans the next batch of a file source (its file list, then
     ``offsets/N``), as if the process died right after: returns N."""
@@ -120,17 +135,7 @@ def test_file_deleted_after_its_batch_was_planned(
     assert _cli(spark, *argv) == 0
     assert _event_ids(spark, storage) == _expected_ids(0, 2)
     assert [w for w in _warnings(spark, storage) if str(doomed) in w] == gone
-    audit = missing_events(spark, storage, [FLOW])
-    record(
-        Record(
-            "landing file deleted after its batch was planned",
-            faults=1,
-            survived=int(not audit.missing and not audit.duplicated),
-            events_missing=len(audit.missing),
-            duplicated=len(audit.duplicated),
-        )
-    )
-    assert (audit.missing, audit.duplicated) == ([], [])
+    _audit_and_record(spark, storage, "landing file deleted after its batch was planned")
 
 
 @pytest.fixture()
@@ -187,14 +192,4 @@ def test_file_without_read_permission_as_a_non_root_user(spark: SparkSession, sh
     assert code == 0, log.read_text()[-3000:]
     assert _event_ids(spark, storage) == _expected_ids(0, 1)
     assert [w for w in _warnings(spark, storage) if str(secret) in w] == unreadable
-    audit = missing_events(spark, storage, [FLOW])
-    record(
-        Record(
-            "landing file without read permission (user nobody)",
-            faults=1,
-            survived=int(not audit.missing and not audit.duplicated),
-            events_missing=len(audit.missing),
-            duplicated=len(audit.duplicated),
-        )
-    )
-    assert (audit.missing, audit.duplicated) == ([], [])
+    _audit_and_record(spark, storage, "landing file without read permission (user nobody)")
