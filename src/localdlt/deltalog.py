@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any
 
 
+def versions(table: Path) -> list[int]:
+    """The versions whose commit files are in the table's log, oldest first ([] when none)."""
+    try:
+        names = os.listdir(table / "_delta_log")
+    except FileNotFoundError:
+        return []
+    return sorted(int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit())
+
+
 def latest_version(table: Path) -> int:
     """The table's latest committed version, -1 when there is none."""
-    log_dir = table / "_delta_log"
-    try:
-        names = os.listdir(log_dir)
-    except FileNotFoundError:
-        return -1
-    versions = [int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()]
-    return max(versions, default=-1)
+    return max(versions(table), default=-1)
 
 
 def _actions(table: Path, version: int) -> list[dict[str, Any]]:

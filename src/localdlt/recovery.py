@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localdlt import deltalog
 from localdlt.errors import LocalDltError
 from localdlt.storage import APP_ID_FILE, LAST_BATCH_FILE
 
@@ -149,12 +150,7 @@ _MERGE_METRICS = ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRow
 def _commit_infos(table: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(version, commitInfo)`` of ``table``, newest first (commit files that are gone or torn
     end the walk: older versions do not matter to a refresh that just happened)."""
-    try:
-        names = os.listdir(table / "_delta_log")
-    except FileNotFoundError:
-        return
-    versions = sorted((int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()), reverse=True)
-    for version in versions:
+    for version in reversed(deltalog.versions(table)):
         try:
             lines = (table / "_delta_log" / f"{version:020d}.json").read_text().splitlines()
             actions = [json.loads(line) for line in lines if line.strip()]
@@ -164,8 +160,8 @@ def _commit_infos(table: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def refresh_rows(commit_info: dict[str, Any]) -> int:
-    """Rows a view's refresh commit wrote (an overwrite or append: ``numOutputRows``; a MERGE:
-    inserted + updated + deleted)."""
+    """Rows a commit wrote (an overwrite or append: ``numOutputRows``; a MERGE: inserted + updated +
+    deleted): a view's refresh, or a replayed batch's commit (``writes.committed_rows``)."""
     metrics = commit_info.get("operationMetrics", {})
     if commit_info.get("operation") == "MERGE":
         return sum(int(metrics.get(key, 0)) for key in _MERGE_METRICS)

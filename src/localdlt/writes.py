@@ -22,7 +22,7 @@ from localdlt.eventlog import batch_event_id
 from localdlt.expectations import BatchQuality, check_batch, has_fail_rules, observe, observed_quality
 from localdlt.flow_context import FlowContext
 from localdlt.graph import PlannedFlow
-from localdlt.recovery import check_checkpoint, run_replayed_batch
+from localdlt.recovery import check_checkpoint, refresh_rows, run_replayed_batch
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +171,7 @@ def committed_rows(table: Path, app_id: str, version: int) -> int | None:
         actions = [json.loads(line) for line in text.splitlines() if line.strip()]
         if any(a.get("txn", {}).get("appId") == app_id and a["txn"].get("version") == version
                for a in actions):
-            info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
-            metrics = info.get("operationMetrics", {})
-            if info.get("operation") == "MERGE":
-                return sum(int(metrics.get(k, 0)) for k in
-                           ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted"))
-            return int(metrics.get("numOutputRows", 0))
+            return refresh_rows(next((a["commitInfo"] for a in actions if "commitInfo" in a), {}))
     return None
 
 

@@ -24,13 +24,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from localdlt import storage
 from localdlt.sources.file_state import FileEntry, FlowFileState
 
 log = logging.getLogger(__name__)
 
 IGNORE_MISSING_FILES = "ignoreMissingFiles"
-# localdlt's mark of the last batch whose write committed (see localdlt.storage.last_batch).
-_LAST_BATCH_FILE = "localdlt_last_batch"
 
 
 def _numbers(folder: Path) -> set[int]:
@@ -38,13 +37,6 @@ def _numbers(folder: Path) -> set[int]:
         return {int(name) for name in os.listdir(folder) if name.isdigit()}
     except FileNotFoundError:
         return set()
-
-
-def _last_written(checkpoint: Path) -> int:
-    try:
-        return int((checkpoint / _LAST_BATCH_FILE).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return -1
 
 
 def _batch_entries(source_log: Path, batch: int) -> list[str]:
@@ -86,7 +78,7 @@ def unreadable_planned_files(state_dir: Path) -> list[tuple[str, str, int]]:
     if not planned:
         return []
     batch = max(planned)
-    if batch in committed or batch <= _last_written(checkpoint):
+    if batch in committed or batch <= storage.last_batch(checkpoint):
         return []
     found = []
     for path in _batch_entries(source_log, batch):
