@@ -19,6 +19,7 @@ from localdlt.definitions import FOREACH_BATCH_FORMAT, DatasetKind
 from localdlt.flow_context import FlowContext
 from localdlt.flows.materialized_view import run_materialized_view
 from localdlt.flows.once import run_once
+from localdlt.flows.replay import replay_pending_kafka_batch
 from localdlt.flows.sinks import foreach_batch_function, start_kafka_sink
 from localdlt.graph import PlannedFlow
 from localdlt.results import FlowStatus
@@ -84,5 +85,13 @@ def start_stream(context: FlowContext, planned: PlannedFlow, trigger: dict[str, 
                 batch_fn = foreach_batch_function(context, planned)
             else:
                 batch_fn = append_batch_function(context, planned, storage.app_id(checkpoint))
-        writer = df.writeStream.option("checkpointLocation", str(checkpoint)).trigger(**trigger)
-        return writer.foreachBatch(guarded_batch(context, planned, batch_fn)).start()
+
+        def start(query_trigger: dict[str, Any]) -> Any:
+            writer = df.writeStream.option("checkpointLocation", str(checkpoint)).trigger(**query_trigger)
+            return writer.foreachBatch(guarded_batch(context, planned, batch_fn)).start()
+
+        try:
+            replay_pending_kafka_batch(planned.name, checkpoint, df, start)
+        except StreamingQueryException as exc:
+            raise context.batch_errors.pop(planned.name, exc) from None
+        return start(trigger)
