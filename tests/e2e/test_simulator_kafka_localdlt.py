@@ -11,13 +11,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
 from pyspark.sql import SparkSession
 
 from localdlt.runner import run_update
 from orders_lakehouse.devstack.demo import PIPELINE_DIR, REPO_ROOT
 from orders_lakehouse.devstack.reconcile import reconcile
-from orders_lakehouse.producers.kafka import KafkaProducer, local_target
+from orders_lakehouse.producers.kafka import KafkaProducer, create_topic, local_target
 from orders_lakehouse.simulator import bad
 from orders_lakehouse.simulator.engine import Simulator, SimulatorConfig
 from orders_lakehouse.simulator.runner import run
@@ -31,10 +30,7 @@ CADENCE = 20.0  # simulated messages per second: 400 messages = 20 simulated sec
 def test_simulator_to_kafka_to_localdlt_reconciles_exactly(
     spark: SparkSession, kafka: str, tmp_path, orders_pipeline, production_codegen
 ) -> None:
-    topic = f"orders-e2e-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": kafka})  # keep a reference until the futures resolve
-    for future in admin.create_topics([NewTopic(topic, 2, 1)]).values():
-        future.result(timeout=30)
+    topic = create_topic(kafka, f"orders-e2e-{uuid.uuid4().hex[:8]}")
     # The simulated history ends now: no event is "in the future" for the pipeline's time rule.
     start = datetime.now(timezone.utc) - timedelta(seconds=MESSAGES / CADENCE)
     simulator = Simulator(

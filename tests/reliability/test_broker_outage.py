@@ -73,17 +73,12 @@ def _exact(counts: LayerCounts) -> bool:
 
 
 def test_broker_outage_of_30_seconds_then_for_good(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    from orders_lakehouse.producers.kafka import KafkaProducer, local_target
+    from orders_lakehouse.producers.kafka import KafkaProducer, create_topic, local_target
 
     config = kafka_broker.BrokerConfig(port=kafka_broker.free_port(), state_dir=tmp_path / "broker")
     request.addfinalizer(lambda: kafka_broker.stop(config))  # also when the set-up below fails
     bootstrap = kafka_broker.start(config)
-    topic = f"orders-outage-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: a collected client cancels its futures
-    for future in admin.create_topics([NewTopic(topic, 2, 1)]).values():
-        future.result(timeout=30)
+    topic = create_topic(bootstrap, f"orders-outage-{uuid.uuid4().hex[:8]}")
     storage, log_file = tmp_path / "storage", tmp_path / "localdlt.log"
     conf = {
         "orders.source": "kafka",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from kill_loop import Production, kill_loop, reference_run, simulator
-from kill_loop_checks import KILLS, RATE, check_and_record
+from kill_loop import Production, simulator
+from kill_loop_checks import RATE, kill_loop_then_check
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(5400)]
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(540
 def test_kill_9_loop_with_files(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     from orders_lakehouse.producers.files import AtomicFileProducer
 
-    landing, storage, log_file = tmp_path / "landing", tmp_path / "storage", tmp_path / "localdlt.log"
+    landing = tmp_path / "landing"
     conf = {
         "orders.source": "files",
         "orders.landing_path": str(landing),
@@ -38,12 +38,4 @@ def test_kill_9_loop_with_files(request: pytest.FixtureRequest, tmp_path: Path) 
         landing, staging=tmp_path / "staging", batch_size=200, max_batch_seconds=1.0
     )
     production = Production(simulator(seed=13, rate=RATE), producer, RATE)
-    outcome = kill_loop(
-        storage, conf, production, kills=KILLS, max_kills=KILLS + 8, seed=13, log_file=log_file
-    )
-    assert reference_run(tmp_path / "reference", conf, log_file) == 0, (
-        f"reference run failed; log: {log_file}"
-    )
-    # The test session's own JVM starts only now: during the loop the machine is the runtime's.
-    spark = request.getfixturevalue("spark")
-    check_and_record(spark, "kill -9 loop, files", outcome, storage, tmp_path / "reference", log_file)
+    kill_loop_then_check(request, "kill -9 loop, files", tmp_path, conf, production, seed=13)

@@ -8,23 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from kill_loop import Production, kill_loop, reference_run, simulator
-from kill_loop_checks import KILLS, RATE, check_and_record
+from kill_loop import Production, simulator
+from kill_loop_checks import RATE, kill_loop_then_check
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(5400)]
 
 
 @pytest.mark.kafka
 def test_kill_9_loop_with_kafka(request: pytest.FixtureRequest, kafka: str, tmp_path: Path) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from orders_lakehouse.producers.kafka import KafkaProducer, create_topic, local_target
 
-    from orders_lakehouse.producers.kafka import KafkaProducer, local_target
-
-    topic = f"orders-kill-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": kafka})
-    for future in admin.create_topics([NewTopic(topic, 2, 1)]).values():
-        future.result(timeout=30)
-    storage, log_file = tmp_path / "storage", tmp_path / "localdlt.log"
+    topic = create_topic(kafka, f"orders-kill-{uuid.uuid4().hex[:8]}")
     conf = {
         "orders.source": "kafka",
         "orders.kafka.bootstrap_servers": kafka,
@@ -33,11 +27,4 @@ def test_kill_9_loop_with_kafka(request: pytest.FixtureRequest, kafka: str, tmp_
     }
     with KafkaProducer(local_target(kafka, topic)) as producer:
         production = Production(simulator(seed=17, rate=RATE), producer, RATE)
-        outcome = kill_loop(
-            storage, conf, production, kills=KILLS, max_kills=KILLS + 8, seed=17, log_file=log_file
-        )
-    assert reference_run(tmp_path / "reference", conf, log_file) == 0, (
-        f"reference run failed; log: {log_file}"
-    )
-    spark = request.getfixturevalue("spark")
-    check_and_record(spark, "kill -9 loop, Kafka", outcome, storage, tmp_path / "reference", log_file)
+        kill_loop_then_check(request, "kill -9 loop, Kafka", tmp_path, conf, production, seed=17)

@@ -157,12 +157,9 @@ def test_replayed_kafka_batches_are_read_again(
     update succeeds. Spark 4.1.1's Kafka source fails the progress report of a replayed batch (a
     NullPointerException in ``KafkaMicroBatchStream.metrics``, found by the Kafka kill -9 loop);
     without ``localdlt.flows.replay`` the second and third updates here exit 1 with it."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from orders_lakehouse.producers.kafka import create_topic
 
-    topic = f"replay-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": kafka})
-    for future in admin.create_topics([NewTopic(topic, 2, 1)]).values():
-        future.result(timeout=30)
+    topic = create_topic(kafka, f"replay-{uuid.uuid4().hex[:8]}")
     pipeline, storage = tmp_path / "pipeline", tmp_path / "storage"
     pipeline.mkdir()
     (pipeline / "p.py").write_text(KAFKA_PIPELINE)

@@ -21,8 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
 from localdlt.runner import run_update
 from localdlt.session import SessionSettings, build_session
 from rich.live import Live
@@ -31,7 +29,7 @@ from orders_lakehouse.devstack import kafka_broker
 from orders_lakehouse.devstack.live import DemoState, delta_count, render
 from orders_lakehouse.producers.base import Producer
 from orders_lakehouse.producers.files import AtomicFileProducer
-from orders_lakehouse.producers.kafka import KafkaProducer, local_target
+from orders_lakehouse.producers.kafka import KafkaProducer, create_topic, local_target
 from orders_lakehouse.simulator.engine import GroundTruth, Simulator
 from orders_lakehouse.simulator.runner import run as run_simulator
 
@@ -71,21 +69,10 @@ def kafka_running(state_dir: Path, port: int | None, topic: str, partitions: int
     broker = kafka_broker.BrokerConfig(port=port or kafka_broker.free_port(), state_dir=state_dir)
     bootstrap = kafka_broker.start(broker)
     try:
-        _create_topic(bootstrap, topic, partitions)
+        create_topic(bootstrap, topic, partitions)
         yield bootstrap
     finally:
         kafka_broker.stop(broker)
-
-
-def _create_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    """Create the topic up front, so the pipeline's Kafka source has partitions to read from."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # referenced until the futures resolve
-    for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
-        try:
-            future.result(timeout=30)
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
 
 
 @contextlib.contextmanager

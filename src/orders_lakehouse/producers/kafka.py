@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from orders_lakehouse.producers.base import ProducerStats
@@ -99,6 +100,19 @@ def local_target(bootstrap_servers: str, topic: str) -> KafkaTarget:
     if not bootstrap_servers:
         raise ValueError("bootstrap_servers: give HOST:PORT of the Kafka broker")
     return KafkaTarget(bootstrap_servers, topic)
+
+
+def create_topic(bootstrap_servers: str, topic: str, partitions: int = 2) -> str:
+    """Create ``topic`` on a local broker (an existing one is kept), so that a stream reading it
+    has partitions from the start; returns the topic."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})  # referenced until the futures resolve
+    for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
+        try:
+            future.result(timeout=30)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return topic
 
 
 def eventhubs_target(namespace: str, hub: str, environ: Mapping[str, str] = os.environ) -> KafkaTarget:
