@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from localdlt.definitions import DatasetKind
@@ -145,6 +146,30 @@ class Reporter:
         if time.monotonic() - self._last_flush >= EVENT_FLUSH_SECONDS:
             self.events.flush()
             self._last_flush = time.monotonic()
+
+
+class BackgroundFlush:
+    """The event log's flushes, made from a thread of their own beside the flows (each flush is a
+    Delta commit: never on a flow's path, never between two flows)."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="localdlt-events")
+        self._flushing: Future[None] | None = None
+
+    def tick(self) -> None:
+        """Start a flush if none is running and the last one is a few seconds old; raise the
+        error of the previous one (a full storage ends the update, as before)."""
+        if self._flushing is None or self._flushing.done():
+            if self._flushing is not None:
+                self._flushing.result()
+            self._flushing = self._thread.submit(self._reporter.maybe_flush)
+
+    def close(self) -> None:
+        """Wait for the running flush (raising its error) and release the thread."""
+        self._thread.shutdown(wait=True)
+        if self._flushing is not None:
+            self._flushing.result()
 
 
 def root_error(exc: BaseException) -> BaseException:

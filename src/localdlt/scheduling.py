@@ -5,9 +5,10 @@ flows reading a failed dataset (directly or through views) are SKIPPED. Triggere
 ``availableNow``, each as soon as the flows it reads from have ended, independent flows
 concurrently (up to ``max_concurrent_flows``, default the number of cores). Continuous: every
 streaming flow at once with processing-time triggers until the duration is over or the caller
-stops it; once flows run first, materialized views are refreshed as soon as one of their inputs
-commits (a Delta log listing per input, no Spark job), other batch flows every ``mv_interval``
-seconds, and all once more at the end.
+stops it; once flows run first, then materialized views are refreshed as soon as one of their
+inputs commits (a Delta log listing per input, no Spark job), other batch flows every
+``mv_interval`` seconds, side by side in dependency order (:mod:`localdlt.refresher`), and all once
+more at the end.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from localdlt.flow_context import FlowContext
 from localdlt.flows.dispatch import run_flow, start_stream
 from localdlt.graph import PipelineGraph, PlannedFlow
 from localdlt.mv.freshness import SourceWatch
-from localdlt.reporting import EVENT_FLUSH_SECONDS
+from localdlt.refresher import Refresher
+from localdlt.reporting import EVENT_FLUSH_SECONDS, BackgroundFlush
 from localdlt.results import FlowStatus
 
 AVAILABLE_NOW: dict[str, Any] = {"availableNow": True}
@@ -129,42 +131,38 @@ class Scheduler:
         pending = {planned.name: planned for planned in runnable}  # in dependency order
         ended: set[str] = set()
         running: dict[Future[None], str] = {}
-        flushing: Future[None] | None = None
-        with (ThreadPoolExecutor(self.max_concurrent_flows, thread_name_prefix="localdlt-flow") as pool,
-              ThreadPoolExecutor(1, thread_name_prefix="localdlt-events") as flusher):
-            while pending or running:
-                for name, planned in list(pending.items()):
-                    if len(running) >= self.max_concurrent_flows:
-                        break
-                    if not waits[name] <= ended:
+        flusher = BackgroundFlush(reporter)
+        with ThreadPoolExecutor(self.max_concurrent_flows, thread_name_prefix="localdlt-flow") as pool:
+            try:
+                while pending or running:
+                    for name, planned in list(pending.items()):
+                        if len(running) >= self.max_concurrent_flows:
+                            break
+                        if not waits[name] <= ended:
+                            continue
+                        del pending[name]
+                        if not self._selected(planned.flow.target):
+                            reporter.set_status(planned, FlowStatus.EXCLUDED)
+                            ended.add(name)
+                        elif self._bad_input(planned):
+                            reporter.failed_datasets.add(planned.flow.target)
+                            message = f"Flow '{planned.name}' SKIPPED due to upstream failure(s)."
+                            reporter.set_status(planned, FlowStatus.SKIPPED, message=message)
+                            ended.add(name)
+                        else:
+                            reporter.set_status(planned, FlowStatus.STARTING)
+                            running[pool.submit(self._run_one, planned)] = name
+                    if not running:
+                        if pending and not any(waits[n] <= ended for n in pending):  # pragma: no cover
+                            raise RuntimeError(f"flows wait on each other: {sorted(pending)}")
                         continue
-                    del pending[name]
-                    if not self._selected(planned.flow.target):
-                        reporter.set_status(planned, FlowStatus.EXCLUDED)
-                        ended.add(name)
-                    elif self._bad_input(planned):
-                        reporter.failed_datasets.add(planned.flow.target)
-                        message = f"Flow '{planned.name}' SKIPPED due to upstream failure(s)."
-                        reporter.set_status(planned, FlowStatus.SKIPPED, message=message)
-                        ended.add(name)
-                    else:
-                        reporter.set_status(planned, FlowStatus.STARTING)
-                        running[pool.submit(self._run_one, planned)] = name
-                if not running:
-                    if pending and not any(waits[n] <= ended for n in pending):  # pragma: no cover - planner
-                        raise RuntimeError(f"flows wait on each other: {sorted(pending)}")
-                    continue
-                # Each flush is a Delta commit of its own: made beside the flows, never between them.
-                if flushing is None or flushing.done():
-                    if flushing is not None:
-                        flushing.result()  # a failed flush (storage full) ends the update, as before
-                    flushing = flusher.submit(reporter.maybe_flush)
-                finished, _ = wait(running, timeout=EVENT_FLUSH_SECONDS, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    ended.add(running.pop(future))
-                    future.result()  # _run_one records flow errors; anything else is a bug to raise
-            if flushing is not None:
-                flushing.result()
+                    flusher.tick()
+                    finished, _ = wait(running, timeout=EVENT_FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        ended.add(running.pop(future))
+                        future.result()  # _run_one records flow errors; anything else is a bug to raise
+            finally:
+                flusher.close()
 
     def _run_one(self, planned: PlannedFlow) -> None:
         """Run one flow in a worker thread; its Spark jobs go to a fair-scheduler pool of its own."""
@@ -200,17 +198,16 @@ class Scheduler:
         once_flows = [p for p in batch_flows if p.flow.once]
         views = [p for p in batch_flows if not p.flow.once]
         self._run_batch_flows(once_flows)
-        # Materialized views are refreshed as soon as an input has a new commit (a listing of each
-        # input's Delta log per loop), other batch flows every mv_interval seconds; all once more
-        # at the end.
-        watch = SourceWatch(self.graph, self.context.layout.table)
+        refresher = Refresher(
+            views, self.dependencies(views), SourceWatch(self.graph, self.context.layout.table),
+            self._run_one, self._may_run, self.max_concurrent_flows,
+        )
+        flusher = BackgroundFlush(reporter)
         next_refresh = time.monotonic() + self.mv_interval
         try:
             while not self.stop_event.is_set() and (deadline is None or time.monotonic() < deadline):
                 due = time.monotonic() >= next_refresh
-                stale = watch.stale(views, due=due)
-                if stale:
-                    self._run_batch_flows(stale)
+                refresher.poll(due=due)  # views whose inputs committed (and, when due, the others)
                 if due:
                     next_refresh = time.monotonic() + self.mv_interval
                 for name, query in list(queries.items()):
@@ -220,7 +217,7 @@ class Scheduler:
                         queries.pop(name)
                 if reporter.any_failed():
                     break
-                reporter.maybe_flush()
+                flusher.tick()
                 self.stop_event.wait(0.5)
         finally:
             for name, query in queries.items():
@@ -228,14 +225,21 @@ class Scheduler:
                     query.stop()
                 if reporter.results[name].status == FlowStatus.RUNNING:
                     reporter.set_status(self.graph.flows[name], FlowStatus.COMPLETED)
-            if not reporter.any_failed():
-                self._run_batch_flows(views)
-            reporter.events.flush()
+            try:
+                refresher.drain()
+                if not reporter.any_failed():
+                    refresher.refresh_all()
+            finally:
+                refresher.close()
+                flusher.close()
+                reporter.events.flush()
+
+    def _may_run(self, planned: PlannedFlow) -> bool:
+        return self.reporter.results[planned.name].status not in (FlowStatus.FAILED, FlowStatus.SKIPPED)
 
     def _run_batch_flows(self, flows: list[PlannedFlow]) -> None:
         for planned in flows:
-            result = self.reporter.results[planned.name]
-            if result.status in (FlowStatus.FAILED, FlowStatus.SKIPPED):
+            if not self._may_run(planned):
                 continue
             try:
                 run_flow(self.context, planned, trigger=AVAILABLE_NOW)
