@@ -1,4 +1,13 @@
-"""gold_order_alerts (materialized view): alerts from rules with thresholds in configuration."""
+"""gold_order_alerts (materialized view): alerts from rules with thresholds in configuration.
+
+The same rows as ``alerts.order_alerts`` over Silver, the quarantine, ``gold_payment_health`` and
+``fact_orders``, built from parts refreshed incrementally: the private
+``gold_payment_failure_alerts`` (per window), ``gold_sla_breach_alerts`` (per order),
+``gold_order_activity`` (per silence bucket) and ``gold_quarantined_rows`` (one count). This view
+is a complete recompute (a union of four inputs, and the silence rule's window over all buckets)
+but reads only those small tables, not the event history. Equality with ``alerts.order_alerts``
+is tested (tests/localdlt/mv/test_orders_gold_incremental.py).
+"""
 
 import dlt
 
@@ -13,10 +22,10 @@ from orders_lakehouse.transforms.settings import PipelineSettings
 )
 def gold_order_alerts():
     settings = PipelineSettings.from_conf(spark.conf)  # noqa: F821 - `spark` is a pipeline global
-    return alerts.order_alerts(
-        events=spark.read.table("silver_order_events"),  # noqa: F821
-        quarantine=spark.read.table("silver_order_events_quarantine"),  # noqa: F821
-        payment_health=spark.read.table("gold_payment_health"),  # noqa: F821
-        fact_orders=spark.read.table("fact_orders"),  # noqa: F821
+    return alerts.order_alerts_from_parts(
+        payment_alerts=spark.read.table("gold_payment_failure_alerts"),  # noqa: F821
+        buckets=spark.read.table("gold_order_activity"),  # noqa: F821
+        sla_alerts=spark.read.table("gold_sla_breach_alerts"),  # noqa: F821
+        quarantine_rows=spark.read.table("gold_quarantined_rows"),  # noqa: F821
         thresholds=alerts.AlertThresholds.from_settings(settings),
     )

@@ -1,5 +1,9 @@
 """Gold KPI tables (batch functions, materialized views): sales per minute, payment health,
-status funnel, fulfilment SLA and top products."""
+status funnel, fulfilment SLA and top products.
+
+``top_products`` is the reference definition; the pipeline computes the same rows in three
+steps that a materialized-view engine can refresh incrementally (``order_items`` per order,
+``product_sales`` per SKU over it, ``rank_products`` over that): see ``top_products_in_steps``."""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ from orders_lakehouse.transforms.current_state import STATUSES
 
 UNKNOWN = "unknown"
 PAYMENT_WINDOW = "5 minutes"
+
+
+def _ranking() -> Window:
+    return Window.orderBy(F.col("revenue").desc(), F.col("sku"))
 
 
 def sales_per_minute(events: DataFrame) -> DataFrame:
@@ -106,14 +114,47 @@ def top_products(events: DataFrame) -> DataFrame:
         .join(cancelled, "order_id", "left_anti")
         .select("order_id", "event_time", F.explode("items").alias("item"))
     )
-    ranking = Window.orderBy(F.col("revenue").desc(), F.col("sku"))
-    return (
-        items.groupBy(F.col("item.sku").alias("sku"))
-        .agg(
-            F.expr("max_by(item.name, event_time)").alias("name"),
-            F.sum("item.quantity").cast("bigint").alias("units_sold"),
-            F.sum(F.col("item.quantity") * F.col("item.unit_price")).cast("decimal(18,2)").alias("revenue"),
-            F.countDistinct("order_id").alias("orders"),
-        )
-        .withColumn("rank", F.row_number().over(ranking))
+    return rank_products(_per_sku(items))
+
+
+def _per_sku(items: DataFrame) -> DataFrame:
+    """Name (latest), units, revenue and distinct orders per SKU of ``order_id, event_time, item``
+    rows (one per item of a ``created`` event)."""
+    return items.groupBy(F.col("item.sku").alias("sku")).agg(
+        F.expr("max_by(item.name, event_time)").alias("name"),
+        F.sum("item.quantity").cast("bigint").alias("units_sold"),
+        F.sum(F.col("item.quantity") * F.col("item.unit_price")).cast("decimal(18,2)").alias("revenue"),
+        F.countDistinct("order_id").alias("orders"),
     )
+
+
+def order_items(events: DataFrame) -> DataFrame:
+    """One row per ``order_id``: ``cancelled`` (a ``cancelled`` event of a non-NULL order id: the
+    anti join of ``top_products`` never matches a NULL id) and ``created``, the ``created`` events'
+    ``(event_time, items)`` sorted (a deterministic array). The per-order step of top products:
+    an update recomputes only the orders its events touch."""
+    created = F.when(F.col("status") == "created", F.struct("event_time", "items"))
+    return events.groupBy("order_id").agg(
+        (F.expr("count_if(status = 'cancelled') > 0") & F.col("order_id").isNotNull()).alias("cancelled"),
+        F.array_sort(F.collect_list(created)).alias("created"),
+    )
+
+
+def product_sales(order_items: DataFrame) -> DataFrame:
+    """Units, revenue, orders and latest name per SKU over ``order_items`` of orders not
+    cancelled: the aggregate of ``top_products`` without the ranking (one row per SKU)."""
+    events = order_items.filter(~F.col("cancelled")).select("order_id", F.explode("created").alias("event"))
+    return _per_sku(
+        events.select("order_id", "event.event_time", F.explode("event.items").alias("item"))
+    )
+
+
+def rank_products(product_sales: DataFrame) -> DataFrame:
+    """``product_sales`` ranked by revenue (ties by SKU): a rank depends on every SKU's revenue."""
+    return product_sales.withColumn("rank", F.row_number().over(_ranking()))
+
+
+def top_products_in_steps(events: DataFrame) -> DataFrame:
+    """``top_products`` computed through ``order_items`` → ``product_sales`` → ``rank_products``
+    (the same rows; what the pipeline's three views compute)."""
+    return rank_products(product_sales(order_items(events)))

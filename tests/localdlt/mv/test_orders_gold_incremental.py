@@ -7,6 +7,14 @@ read), three updates: the first computation, new events (a late one that moves t
 back, a repeated (status, order) pair, a NULL order id, a cancellation), and an event that adds
 no new pair. After each update the views equal ``star.dim_date`` / ``kpis.status_funnel``
 recomputed over Silver, and the ``planning_information`` events name the technique.
+
+``gold_top_products`` and ``gold_order_alerts`` run with their private parts (and the real
+``gold_payment_health`` / ``fact_orders`` they read) over a wider Silver stand-in and a quarantine,
+four updates: first computation; a cancellation of an old order, a second created event of an
+order, a late creation splitting a silence, payments pulling a window's failure rate down to the
+threshold and a delivery breaking the SLA; a creation closing the open silence and a new failing
+window; nothing new. After each update both equal ``kpis.top_products`` / ``alerts.order_alerts``
+recomputed from Silver alone, with known rows.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from localdlt.cli import main as cli
 from localdlt.runner import run_update
-from orders_lakehouse.transforms import kpis, star
+from orders_lakehouse.transforms import alerts, kpis, star
 
 REPO = Path(__file__).resolve().parents[3]
 GOLD = REPO / "pipelines" / "orders" / "transformations"
@@ -141,3 +149,211 @@ def test_explain_names_the_incremental_techniques(
     out = {e["dataset"]: (e["on_appends"], e["on_changes"]) for e in json.loads(capsys.readouterr().out)}
     generic = "MAINTENANCE_TYPE_GENERIC_AGGREGATE"
     assert out == {name: (GROUP, generic) for name in VIEWS}
+
+
+# -- gold_top_products and gold_order_alerts from their incremental parts ----------------------------
+PARTS = (
+    "gold_payment_health",
+    "fact_orders",
+    "gold_order_items",
+    "gold_product_sales",
+    "gold_top_products",
+    "gold_payment_failure_alerts",
+    "gold_sla_breach_alerts",
+    "gold_order_activity",
+    "gold_quarantined_rows",
+    "gold_order_alerts",
+)
+SILVER_WIDE = """
+import dlt
+
+SCHEMA = (
+    "event_id string, order_id string, status string, event_time timestamp, customer_id string, "
+    "channel string, customer_state string, payment_method string, installments int, "
+    "items array<struct<sku: string, name: string, quantity: int, unit_price: decimal(18,2)>>, "
+    "subtotal decimal(18,2), discount decimal(18,2), shipping_amount decimal(18,2), "
+    "total decimal(18,2), carrier string, promised_date date"
+)
+
+@dlt.table(name="silver_order_events")
+def silver_order_events():
+    return spark.readStream.schema(SCHEMA).json(spark.conf.get("test.landing"))
+
+@dlt.table(name="silver_order_events_quarantine")
+def silver_order_events_quarantine():
+    return spark.readStream.schema("event_id string").json(spark.conf.get("test.quarantine"))
+"""
+
+
+def _item(sku: str, name: str, quantity: int, price: str) -> dict[str, object]:
+    return {"sku": sku, "name": name, "quantity": quantity, "unit_price": price}
+
+
+def _event(event_id: str, order_id: str | None, status: str, time: str, **extra: object) -> dict[str, object]:
+    return {"event_id": event_id, "order_id": order_id, "status": status, "event_time": time, **extra}
+
+
+MUG, BOOK, PEN, CUP = (
+    _item("SKU-MUG", "Mug", 2, "10.00"),
+    _item("SKU-BOOK", "Book", 1, "50.00"),
+    _item("SKU-PEN", "Pen", 3, "5.00"),
+    _item("SKU-CUP", "Cup", 1, "7.00"),
+)
+PART_UPDATES: list[tuple[list[dict[str, object]], list[dict[str, object]]]] = [
+    (  # silver events, quarantined rows
+        [
+            _event("e1", "o1", "created", "2026-03-02T10:00:00Z", items=[MUG, BOOK]),
+            _event("e2", "o1", "paid", "2026-03-02T10:01:00Z", payment_method="pix"),
+            _event("e3", "o2", "created", "2026-03-02T10:03:00Z", items=[BOOK]),
+            _event("e4", "o2", "payment_failed", "2026-03-02T10:04:00Z", payment_method="credit_card"),
+            _event("e5", "o3", "created", "2026-03-02T10:30:00Z", items=[PEN]),  # 27 min of silence
+            _event("e6", None, "created", "2026-03-02T10:35:00Z", items=[CUP]),  # no order id: kept
+            _event("e7", None, "cancelled", "2026-03-02T10:36:00Z"),  # cancels no order
+            _event("e8", "o1", "shipped", "2026-03-02T10:40:00Z", carrier="Correios"),
+        ],
+        [{"event_id": "q1"}],  # 1 of 9 rows quarantined: above 5%
+    ),
+    (
+        [
+            _event("e9", "o2", "cancelled", "2026-03-02T10:50:00Z"),  # an old order: BOOK loses it
+            _event("e10", "o4", "created", "2026-03-02T10:12:00Z", items=[MUG]),  # late: splits a silence
+            _event("e11", "o3", "created", "2026-03-02T10:31:00Z", items=[PEN]),  # o3 created twice
+            _event("e12", "o2", "paid", "2026-03-02T10:02:00Z", payment_method="pix"),
+            _event("e13", "o3", "paid", "2026-03-02T10:03:00Z", payment_method="boleto"),
+            _event("e14", "o4", "paid", "2026-03-02T10:04:30Z", payment_method="pix"),  # rate 1/5: no alert
+            _event("e15", "o1", "delivered", "2026-03-05T11:00:00Z"),  # 73 h: SLA breach; now moves
+        ],
+        [],
+    ),
+    (
+        [
+            _event("e16", "o5", "created", "2026-03-05T11:30:00Z", items=[BOOK, CUP]),  # closes the gap
+            _event("e17", "o3", "delivered", "2026-03-03T10:00:00Z"),  # within the SLA
+            _event("e18", "o5", "payment_failed", "2026-03-05T11:31:00Z", payment_method="pix"),
+        ],
+        [{"event_id": "q2"}],
+    ),
+    ([], []),  # nothing new
+]
+GENERIC = "MAINTENANCE_TYPE_GENERIC_AGGREGATE"
+
+
+def _reference_alerts(silver: DataFrame, quarantine: DataFrame) -> DataFrame:
+    return alerts.order_alerts(
+        events=silver,
+        quarantine=quarantine,
+        payment_health=kpis.payment_health(silver),
+        fact_orders=star.fact_orders(silver),
+        thresholds=alerts.AlertThresholds(),
+    )
+
+
+def test_top_products_and_alerts_refresh_from_incremental_parts(
+    spark: SparkSession, tmp_path: Path, write_pipeline, landing  # noqa: ANN001
+) -> None:
+    pipeline = [write_pipeline({"silver.py": SILVER_WIDE}), *[GOLD / f"{name}.py" for name in PARTS]]
+    storage = tmp_path / "storage"
+    tables = storage / "tables"
+    tops, rules = [], []
+    for number, (events, quarantined) in enumerate(PART_UPDATES, 1):
+        silver_folder = tmp_path / "landing"
+        quarantine_folder = tmp_path / "quarantine"
+        for folder in (silver_folder, quarantine_folder):
+            folder.mkdir(exist_ok=True)
+        if events:
+            landing("landing", f"{number}.json", events)
+        if quarantined:
+            landing("quarantine", f"{number}.json", quarantined)
+        configuration = {"test.landing": str(silver_folder), "test.quarantine": str(quarantine_folder)}
+        result = run_update(pipeline, storage, spark=spark, configuration=configuration)
+        assert result.status == "COMPLETED", [f.error for f in result.failed_flows()]
+        silver = spark.read.format("delta").load(str(tables / "silver_order_events"))
+        quarantine = spark.read.format("delta").load(str(tables / "silver_order_events_quarantine"))
+        top = spark.read.format("delta").load(str(tables / "gold_top_products"))
+        alert_rows = spark.read.format("delta").load(str(tables / "gold_order_alerts"))
+        assert _sorted(top) == _sorted(kpis.top_products(silver)), number
+        assert _sorted(alert_rows) == _sorted(_reference_alerts(silver, quarantine)), number
+        ranked = top.orderBy("rank").collect()
+        tops.append([(r.rank, r.sku, r.units_sold, str(r.revenue), r.orders) for r in ranked])
+        rules.append(sorted((r.rule, str(r.window_start), r.observed_value) for r in alert_rows.collect()))
+
+    assert tops[0] == [
+        (1, "SKU-BOOK", 2, "100.00", 2),
+        (2, "SKU-MUG", 2, "20.00", 1),
+        (3, "SKU-PEN", 3, "15.00", 1),
+        (4, "SKU-CUP", 1, "7.00", 0),  # only the order without id: no distinct order
+    ]
+    # o2 cancelled: BOOK keeps o1's copy only; MUG gets o4; PEN counts o3's two created events
+    assert tops[1] == [
+        (1, "SKU-BOOK", 1, "50.00", 1),
+        (2, "SKU-MUG", 4, "40.00", 2),
+        (3, "SKU-PEN", 6, "30.00", 1),
+        (4, "SKU-CUP", 1, "7.00", 0),
+    ]
+    assert tops[3] == tops[2] == [
+        (1, "SKU-BOOK", 2, "100.00", 2),
+        (2, "SKU-MUG", 4, "40.00", 2),
+        (3, "SKU-PEN", 6, "30.00", 1),
+        (4, "SKU-CUP", 2, "14.00", 1),
+    ]
+    assert rules[0] == [
+        ("dq_drop_rate", "None", 0.1111),  # 1 of 9
+        ("order_silence", "2026-03-02 10:03:00", 27.0),
+        ("payment_failure_rate", "2026-03-02 10:00:00", 0.5),
+    ]
+    # the late 10:12 creation splits the silence; now (the delivery) opens a 4,345-minute one;
+    # three more payments bring the window's failure rate to 0.2 (not above); o1 took 73 h
+    assert rules[1] == [
+        ("dq_drop_rate", "None", 0.0625),  # 1 of 16
+        ("order_silence", "2026-03-02 10:12:00", 18.0),
+        ("order_silence", "2026-03-02 10:35:00", 4345.0),
+        ("sla_breach", "2026-03-02 10:00:00", 73.0),
+    ]
+    assert rules[3] == rules[2] == [
+        ("dq_drop_rate", "None", 0.1),  # 2 of 20
+        ("order_silence", "2026-03-02 10:12:00", 18.0),
+        ("order_silence", "2026-03-02 10:35:00", 4375.0),  # closed by o5 at 11:30 on 03-05
+        ("payment_failure_rate", "2026-03-05 11:30:00", 1.0),
+        ("sla_breach", "2026-03-02 10:00:00", 73.0),
+    ]
+    full4 = [FULL, FULL, FULL, NO_OP]
+    assert _planning(spark, storage) == {
+        "gold_payment_health": [FULL, GROUP, GROUP, NO_OP],
+        "fact_orders": [FULL, GENERIC, GENERIC, NO_OP],
+        # the orders / SKUs the new events touch, recomputed (a cancellation is a pre-image of
+        # gold_order_items' change data feed: the SKUs of the order it cancels)
+        "gold_order_items": [FULL, GENERIC, GENERIC, NO_OP],
+        "gold_product_sales": [FULL, GENERIC, GENERIC, NO_OP],
+        "gold_top_products": full4,  # the ranking of the per-SKU table
+        # windows of gold_payment_health rewritten (update 2) or only appended (update 3)
+        "gold_payment_failure_alerts": [FULL, GENERIC, GROUP, NO_OP],
+        "gold_sla_breach_alerts": [FULL, GENERIC, GENERIC, NO_OP],
+        "gold_order_activity": [FULL, GROUP, GROUP, NO_OP],
+        "gold_quarantined_rows": [FULL, NO_OP, GROUP, NO_OP],  # no quarantined row in update 2
+        "gold_order_alerts": full4,  # the union of the parts
+    }
+    assert _blockers(spark, storage, "gold_top_products") == {
+        ("WINDOW_FUNCTION_WITHOUT_PARTITION_BY", "Window")
+    }
+    assert _blockers(spark, storage, "gold_order_alerts") == {("OPERATOR_NOT_SUPPORTED", "Union")}
+
+
+def _blockers(spark: SparkSession, storage: Path, dataset: str) -> set[tuple[str, str | None]]:
+    """(sub-type, operator) of the structural issues named by ``dataset``'s complete recomputes
+    after its first computation."""
+    events = spark.read.format("delta").load(str(storage / "system" / "events"))
+    rows = events.filter("event_type = 'planning_information'").filter(
+        events.origin.dataset_name == dataset
+    )
+    found: set[tuple[str, str | None]] = set()
+    for row in rows.collect():
+        techniques = json.loads(row["details"])["planning_information"]["technique_information"]
+        chosen = next(t for t in techniques if t["is_chosen"])["maintenance_type"]
+        issues = [i for t in techniques for i in t.get("incrementalization_issues", [])]
+        if chosen != FULL or any(i["issue_type"] == "CHANGE_SET_MISSING" for i in issues):
+            continue
+        for issue in issues:
+            sub = issue.get("plan_not_incrementalizable_sub_type")
+            if sub and issue.get("operator_name") and issue["issue_type"] == "PLAN_NOT_INCREMENTALIZABLE":
+                found.add((sub, issue["operator_name"]))
+    return found
