@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from orders_lakehouse.transforms.current_state import STATUSES
 
@@ -133,7 +134,9 @@ def order_items(events: DataFrame) -> DataFrame:
     anti join of ``top_products`` never matches a NULL id) and ``created``, the ``created`` events'
     ``(event_time, items)`` sorted (a deterministic array). The per-order step of top products:
     an update recomputes only the orders its events touch."""
-    created = F.when(F.col("status") == "created", F.struct("event_time", "items"))
+    # Every field nullable: Delta rejects NOT NULL fields inside an array (Silver's event_time is one).
+    element = _nullable(T.StructType([events.schema["event_time"], events.schema["items"]]))
+    created = F.when(F.col("status") == "created", F.struct("event_time", "items").cast(element))
     return events.groupBy("order_id").agg(
         (F.expr("count_if(status = 'cancelled') > 0") & F.col("order_id").isNotNull()).alias("cancelled"),
         F.array_sort(F.collect_list(created)).alias("created"),
@@ -147,6 +150,17 @@ def product_sales(order_items: DataFrame) -> DataFrame:
     return _per_sku(
         events.select("order_id", "event.event_time", F.explode("event.items").alias("item"))
     )
+
+
+def _nullable(data_type: T.DataType) -> T.DataType:
+    """``data_type`` with every nested field, element and value nullable."""
+    if isinstance(data_type, T.StructType):
+        return T.StructType([T.StructField(f.name, _nullable(f.dataType), True) for f in data_type.fields])
+    if isinstance(data_type, T.ArrayType):
+        return T.ArrayType(_nullable(data_type.elementType), True)
+    if isinstance(data_type, T.MapType):
+        return T.MapType(data_type.keyType, _nullable(data_type.valueType), True)
+    return data_type
 
 
 def rank_products(product_sales: DataFrame) -> DataFrame:
