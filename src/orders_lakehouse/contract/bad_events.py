@@ -125,13 +125,24 @@ def _huge(event: Event) -> bytes:
     return _dumps(bad)
 
 
+def _first_half(event: Event) -> bytes:
+    """The first half of the event's bytes, cut back to a character boundary: a cut inside a
+    multi-byte character would also make the line invalid UTF-8, a second fault the kind does not
+    declare."""
+    data = _dumps(event)
+    cut = len(data) // 2
+    while cut and data[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+        cut -= 1
+    return data[:cut]
+
+
 def _first_item_quantity(event: Event) -> None:
     event["items"][0]["quantity"] = "two"
 
 
 _RENDERERS: dict[str, Callable[[Event], bytes]] = {
     "malformed_json": lambda e: _dumps(e).replace(b'"event_type":', b'"event_type" ', 1),
-    "truncated_line": lambda e: _dumps(e)[: len(_dumps(e)) // 2],
+    "truncated_line": _first_half,
     "blank_line": lambda e: b"",
     "json_null": lambda e: b"null",
     "json_array": lambda e: b"[" + _dumps(e) + b"]",

@@ -51,9 +51,28 @@ def _money(column: Column) -> Column:
     return column.try_cast(MONEY)
 
 
+def _is_json_object() -> Column:
+    return F.json_object_keys("raw_payload").isNotNull()
+
+
+def _fields_only_from_objects(bronze: DataFrame) -> DataFrame:
+    """Bronze's parsed fields, kept only where the payload is a JSON object.
+
+    Spark's JSON parser keeps the fields it read before a syntax error (PERMISSIVE mode's partial
+    results), so the first half of a truncated event would have its ``event_id``, ``order_id`` and
+    customer, and fail only some rules. A payload that is not a JSON object has no fields: it
+    fails exactly the catalog's ``malformed_rules``, wherever it was cut.
+    """
+    fields = set(top_level_fields())
+    return bronze.select(
+        *[F.when(_is_json_object(), F.col(c)).alias(c) if c in fields else F.col(c) for c in bronze.columns]
+    )
+
+
 def _raw_maps(bronze: DataFrame) -> DataFrame:
     """Add ``_raw_map`` (payload as ``map<string,string>``) and ``_raw_<object>`` maps, each parsed once."""
-    with_map = bronze.select("*", F.from_json("raw_payload", "map<string,string>").alias("_raw_map"))
+    as_map = F.when(_is_json_object(), F.from_json("raw_payload", "map<string,string>"))
+    with_map = bronze.select("*", as_map.alias("_raw_map"))
     return with_map.select(
         "*",
         *[
@@ -120,12 +139,12 @@ def stage_events(bronze: DataFrame, pii_salt: str) -> DataFrame:
     )
     checks = F.struct(
         F.col("payload_is_valid_utf8").alias("payload_is_valid_utf8"),
-        F.json_object_keys("raw_payload").isNotNull().alias("payload_is_json_object"),
+        _is_json_object().alias("payload_is_json_object"),
         pii.email_is_valid(customer["email"]).alias("customer_email_is_valid"),
         pii.cpf_is_valid(customer["document"]).alias("customer_document_is_valid_cpf"),
         _invalid_fields().alias("invalid_fields"),
     )
-    return _raw_maps(bronze).select(
+    return _raw_maps(_fields_only_from_objects(bronze)).select(
         F.trim(F.col("event_id")).alias("event_id"),
         event_type.alias("event_type"),
         F.regexp_replace(event_type, "^order_", "").alias("status"),

@@ -38,6 +38,30 @@ def test_every_bad_kind_is_quarantined_with_exactly_its_catalog_rules(spark: Spa
     assert silver.valid_events(staged, RULES).filter(all_pass(RULES)).count() == 0
 
 
+def test_a_truncated_event_fails_exactly_the_malformed_rules_wherever_it_was_cut(spark: SparkSession) -> None:
+    """Every prefix of an ``order_created`` event (the simulator's ``truncated_line`` keeps the first
+    half of events of any length): Spark's parser keeps the fields read before the cut, but a
+    payload that is not a JSON object must fail the same rules however much of it was read (found
+    by the Kafka kill -9 loop: two cuts after ``customer`` failed only three rules). A cut inside a
+    multi-byte character also fails ``payload_is_valid_utf8``, and nothing else."""
+    landing = FIXTURES / "landing" / "update_1" / "0001-orders.jsonl"
+    text = landing.read_text(encoding="utf-8").splitlines()[0]
+    encoded = text.encode("utf-8")
+    assert len(encoded) > len(text)  # the event has multi-byte characters: both kinds of cut occur
+    at_characters = [text[:n].encode("utf-8") for n in range(1, len(text))]
+    at_bytes = [encoded[:n] for n in range(1, len(encoded))]
+    malformed = next(k.failed_rules for k in bad_events.kinds() if k.kind == "truncated_line")
+    staged = silver.stage_events(_kafka_bronze(spark, at_characters + at_bytes), SALT)
+    quarantined = silver.quarantine_events(staged, RULES).collect()
+    failed = [(r["_kafka_offset"], tuple(r["failed_rules"])) for r in quarantined]
+    assert len(failed) == len(at_characters) + len(at_bytes)
+    assert {rules for offset, rules in failed if offset < len(at_characters)} == {tuple(malformed)}
+    assert {rules for offset, rules in failed if offset >= len(at_characters)} == {
+        tuple(malformed),
+        ("payload_is_valid_utf8", *malformed),
+    }
+
+
 def test_fixture_valid_events_pass_every_rule_and_are_typed(silver_u1: DataFrame) -> None:
     assert_table(silver_u1, 1, "silver_order_events")
 
