@@ -63,6 +63,8 @@ class Explanation:
             "on_appends": self.on_appends.value,
             "on_changes": self.on_changes.value,
             "blockers": {t.value: [i.to_json() for i in v] for t, v in self.blockers.items() if v},
+            # what blocks every incremental technique (the text's "blocking incremental refresh")
+            "structural": [i.to_json() for i in self.structural],
         }
 
 

@@ -6,8 +6,9 @@ commits and idle steps; values and grouping keys include NULLs. The views cover 
 (no-op, append-only, group aggregate merge, touched groups, touched window partitions, complete
 recompute — here for row-wise views over sources with updates; joins are covered by
 test_planning.py), aggregates whose outputs are expressions over aggregate calls, a global
-aggregate under an explode (dim_date's shape), and a DISTINCT refreshed by appending only the
-pairs it has not seen; the test also checks which technique each step got.
+aggregate under an explode (dim_date's shape), an aggregate keyed by an exploded array's element
+(gold_product_sales' shape), and a DISTINCT refreshed by appending only the pairs it has not
+seen; the test also checks which technique each step got.
 """
 
 from __future__ import annotations
@@ -74,6 +75,19 @@ def _views(spark: SparkSession) -> dict[str, object]:
             F.countDistinct("v").alias("values"),
             F.expr("percentile(v, 0.5)").alias("median"),
             F.expr("max_by(id, ts)").alias("latest_id"),
+        ),
+        # gold_product_sales' shape: grouped by an element of an exploded array, not decomposable:
+        # the touched keys come from exploding the changed rows (pre-images of updates and
+        # deletes included) and the recompute restricts the exploded source to them
+        "per_tag": lambda d: (
+            d.filter(F.col("v").isNull() | (F.col("v") != 4))
+            .select("id", "k", "ts", "v", F.explode("tags").alias("tag"))
+            .groupBy("tag")
+            .agg(
+                F.countDistinct("k").alias("keys"),
+                F.expr("max_by(id, ts)").alias("latest_id"),
+                F.sum("v").alias("v"),
+            )
         ),
         # window partitioned by a key
         "ranked": lambda d: d.select(
@@ -152,6 +166,7 @@ APPEND = {
     "sums": Technique.GROUP_AGGREGATE,
     "overall": Technique.GROUP_AGGREGATE,
     "distinct": Technique.GENERIC_AGGREGATE,
+    "per_tag": Technique.GENERIC_AGGREGATE,
     "ranked": Technique.WINDOW_FUNCTION,
     "pairs": Technique.GROUP_AGGREGATE,
 }

@@ -357,3 +357,35 @@ def _blockers(spark: SparkSession, storage: Path, dataset: str) -> set[tuple[str
             if sub and issue.get("operator_name") and issue["issue_type"] == "PLAN_NOT_INCREMENTALIZABLE":
                 found.add((sub, issue["operator_name"]))
     return found
+
+
+def test_explain_names_the_parts_techniques_and_the_tops_blockers(
+    spark: SparkSession, tmp_path: Path, write_pipeline, capsys  # noqa: ANN001
+) -> None:
+    pipeline = [write_pipeline({"silver.py": SILVER_WIDE}), *[GOLD / f"{name}.py" for name in PARTS]]
+    arguments = [*map(str, pipeline), "--format", "json"]
+    arguments += ["--conf", f"test.landing={tmp_path}", "--conf", f"test.quarantine={tmp_path}"]
+    assert cli(["explain", *arguments], spark=spark) == 0
+    explained = json.loads(capsys.readouterr().out)
+    out = {e["dataset"]: (e["on_appends"], e["on_changes"]) for e in explained}
+    structural = {
+        e["dataset"]: [(i.get("plan_not_incrementalizable_sub_type"), i.get("operator_name")) for i in issues]
+        for e in explained
+        if (issues := e["structural"])
+    }
+    assert structural == {  # only the two tops have a query that blocks every incremental technique
+        "gold_top_products": [("WINDOW_FUNCTION_WITHOUT_PARTITION_BY", "Window")],
+        "gold_order_alerts": [("OPERATOR_NOT_SUPPORTED", "Union")],
+    }
+    assert out == {
+        "gold_payment_health": (GROUP, GENERIC),
+        "fact_orders": (GENERIC, GENERIC),
+        "gold_order_items": (GENERIC, GENERIC),
+        "gold_product_sales": (GENERIC, GENERIC),
+        "gold_top_products": (FULL, FULL),
+        "gold_payment_failure_alerts": (GROUP, GENERIC),
+        "gold_sla_breach_alerts": (GROUP, GENERIC),
+        "gold_order_activity": (GROUP, GENERIC),
+        "gold_quarantined_rows": (GROUP, GENERIC),
+        "gold_order_alerts": (FULL, FULL),
+    }
