@@ -117,6 +117,47 @@ def produce(landing: Path, rate: float, duration: float, seed: int) -> dict[str,
     }
 
 
+def view_refreshes(events_table: Path) -> dict[str, dict[str, float]]:
+    """Per materialized view (flow type COMPLETE): how many refreshes ran, their median
+    and longest duration in seconds, and when the first and last started (seconds after the
+    update started), from the event log (a refresh runs from its RUNNING to its COMPLETED
+    event)."""
+    from deltalake import DeltaTable
+
+    rows = DeltaTable(str(events_table)).to_pyarrow_table(
+        columns=["origin", "timestamp", "details", "level", "event_type", "sequence"]
+    ).to_pylist()
+    rows.sort(key=lambda r: r["sequence"]["control_plane_seq_no"])
+    began = min((r["timestamp"].timestamp() for r in rows if r["event_type"] == "create_update"), default=0.0)
+    views = {
+        r["origin"]["flow_name"] for r in rows if r["event_type"] == "flow_definition"
+        and json.loads(r["details"])["flow_definition"]["flow_type"] == "COMPLETE"
+    }  # fmt: skip
+    started: dict[str, float] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        flow = row["origin"]["flow_name"]
+        if row["event_type"] != "flow_progress" or row["level"] != "INFO" or flow not in views:
+            continue
+        status = json.loads(row["details"])["flow_progress"].get("status")
+        moment = row["timestamp"].timestamp() - began
+        if status == "RUNNING":
+            started[flow] = moment
+        elif status == "COMPLETED" and flow in started:
+            spans.setdefault(flow, []).append((started.pop(flow), moment))
+    out = {}
+    for flow, pairs in sorted(spans.items()):
+        durations = sorted(end - start for start, end in pairs)
+        out[flow] = {
+            "refreshes": len(pairs),
+            "median_s": round(durations[len(durations) // 2], 1),
+            "max_s": round(durations[-1], 1),
+            "first_start_s": round(pairs[0][0], 1),
+            "last_start_s": round(pairs[-1][0], 1),
+        }
+    return out
+
+
 def measure_rate(rate: float, args: argparse.Namespace, work: Path, console: Console) -> dict[str, Any]:
     """One continuous run at ``rate``: produce, drain, stop, read the latencies."""
     storage, landing, log_file = (
@@ -191,6 +232,7 @@ def measure_rate(rate: float, args: argparse.Namespace, work: Path, console: Con
         "gold_backlog_grows": latency.backlog_grows([p for p, _ in pairs], [g for _, g in pairs]),
         "gold_refreshes": figures["gold_refreshes"],
         "events_without_source": figures["missing_source"],
+        "view_refreshes": view_refreshes(storage / "system" / "events"),
         "samples": {"silver": silver, "gold": gold},
         "log": str(log_file),
     }
@@ -237,6 +279,7 @@ def main(argv: list[str]) -> int:
         default=5.0,
         help="localdlt.materialized_view_refresh_seconds of the run (how often Gold is recomputed)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the storages and logs (printed) to inspect")
     parser.add_argument(
         "--drain-timeout", type=float, default=240.0, help="seconds to wait for each layer to catch up"
     )
@@ -280,6 +323,15 @@ def main(argv: list[str]) -> int:
                 indent=2,
             )
         )
+        for r in measured:
+            views = r["view_refreshes"]
+            gold = views.get("fact_orders", {})
+            console.print(
+                f"{r['rate']:g}/s: {sum(v['refreshes'] for v in views.values())} view refreshes over "
+                f"{len(views)} views; fact_orders {gold.get('refreshes', 0)} "
+                f"(median {gold.get('median_s')} s, started first at {gold.get('first_start_s')} s, "
+                f"last at {gold.get('last_start_s')} s)"
+            )
         parts = [
             f"{r['rate']:g}/s silver p95 {r['silver']['p95']} s gold p95 {r['gold']['p95']} s"
             for r in measured
@@ -290,7 +342,10 @@ def main(argv: list[str]) -> int:
             f"{out}, {png if measured else 'no plot'}"
         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            console.print(f"storages and logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0 if len(measured) == len(results) else 1
 
 
