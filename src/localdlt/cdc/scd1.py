@@ -5,7 +5,9 @@ whether it was a delete (a *tombstone*, with the wall-clock time it was written)
 row without key holding the highest truncate sequence (the *watermark*). With it:
 
 - an event whose sequence is not above its key's state is stale and ignored, so out-of-order
-  events, within a batch or across batches, end as if they had come in order;
+  events, within a batch or across batches, end as if they had come in order — except under
+  ``ignore_null_updates``, where the non-NULL values of a key's older events are folded in within
+  a batch but a stale event of a later batch is ignored whole (docs/localdlt-cdc.md);
 - a late update older than a delete does not resurrect the key while the tombstone lives
   (``pipelines.cdc.tombstoneGCThresholdInSeconds``; expired tombstones are ignored and
   garbage-collected by the state MERGE);
