@@ -5,9 +5,11 @@ whether it was a delete (a *tombstone*, with the wall-clock time it was written)
 row without key holding the highest truncate sequence (the *watermark*). With it:
 
 - an event whose sequence is not above its key's state is stale and ignored, so out-of-order
-  events, within a batch or across batches, end as if they had come in order — except under
-  ``ignore_null_updates``, where the non-NULL values of a key's older events are folded in within
-  a batch but a stale event of a later batch is ignored whole (docs/localdlt-cdc.md);
+  events, within a batch or across batches, end as if they had come in order;
+- under ``ignore_null_updates`` the state also keeps, per NULL-ignoring column, the sequence of
+  the change that set its value (``__seq_<column>``; a delete sets it too, as it wipes the
+  values): a stale change still sets a column no newer change set, and a stale delete still wipes
+  a column set before it, so the values end as in order whatever the batch boundaries;
 - a late update older than a delete does not resurrect the key while the tombstone lives
   (``pipelines.cdc.tombstoneGCThresholdInSeconds``; expired tombstones are ignored and
   garbage-collected by the state MERGE);
@@ -25,7 +27,7 @@ from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType, TimestampType
 
 from localdlt.cdc.columns import ResolvedColumns
 
@@ -36,6 +38,8 @@ ACTION = "__action"
 RESET = "__reset"
 KIND = "__kind"
 DELETED_AT = "__deleted_at"
+TRACKED = "__columns_tracked"  # state rows with per-column sequences (older ones have none)
+LATE = "__late"  # a stale change that still sets or wipes NULL-ignoring columns
 
 LIVE, TOMBSTONE, WATERMARK = "live", "tombstone", "watermark"
 UPSERT, DELETE, TRUNCATE = "upsert", "delete", "truncate"
@@ -46,8 +50,22 @@ def q(name: str) -> Column:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
+def column_seq(column: str) -> str:
+    """The state column holding the sequence that set ``column``'s value."""
+    return f"__seq_{column}"
+
+
+def _applies(column: str) -> str:
+    return f"__applies_{column}"
+
+
+def _wipes(column: str) -> str:
+    return f"__wipes_{column}"
+
+
 def state_schema(cols: ResolvedColumns) -> StructType:
-    """Schema of the SCD1 state table: the keys, the last sequence, the kind, the tombstone time."""
+    """Schema of the SCD1 state table: the keys, the last sequence, the kind, the tombstone time,
+    and the sequence that set each NULL-ignoring column."""
     by_name = {f.name: f for f in cols.source_schema.fields}
     return StructType(
         [StructField(k, by_name[k].dataType, True) for k in cols.keys]
@@ -55,8 +73,14 @@ def state_schema(cols: ResolvedColumns) -> StructType:
             StructField(SEQ, cols.sequence_type, True),
             StructField(KIND, StringType(), False),
             StructField(DELETED_AT, TimestampType(), True),
+            StructField(TRACKED, BooleanType(), True),
         ]
+        + [StructField(column_seq(c), cols.sequence_type, True) for c in _ignoring(cols)]
     )
+
+
+def _ignoring(cols: ResolvedColumns) -> list[str]:
+    return [c for c in cols.values if c in cols.ignore_null]
 
 
 def plan_changes(
@@ -100,24 +124,11 @@ def plan_changes(
                 & (F.col("__last_del").isNull() | (q(SEQ) > F.col("__last_del")))
             )
             aggs.append(F.max_by(q(c), F.when(usable, order)).alias(c))
+            aggs.append(F.max(F.when(usable, q(SEQ))).alias(column_seq(c)))
         else:
             aggs.append(F.max_by(q(c), order).alias(c))
-    winners = (
-        events.groupBy(*[q(k) for k in keys])
-        .agg(*aggs)
-        .select(
-            *[q(k) for k in keys],
-            *[q(c) for c in cols.values],
-            F.col("__win")[SEQ].alias(SEQ),
-            F.when(F.col("__win")[IS_DELETE], F.lit(DELETE)).otherwise(F.lit(UPSERT)).alias(ACTION),
-            F.col("__last_del").isNotNull().alias(RESET),
-        )
-    )
-    fresh = (
-        winners.join(known.select(*[q(k) for k in keys], q(SEQ).alias("__state_seq")), keys, "left")
-        .filter(F.col("__state_seq").isNull() | (q(SEQ) > F.col("__state_seq")))
-        .drop("__state_seq")
-    )
+    winners = events.groupBy(*[q(k) for k in keys]).agg(*aggs)
+    fresh = _against_state(winners, known, cols)
     # Truncate: every known key whose last change is not newer than the watermark goes.
     wm_batch = watermark.filter(F.col("__wm_batch").isNotNull())
     truncated = (
@@ -130,6 +141,7 @@ def plan_changes(
             q(SEQ),
             F.lit(TRUNCATE).alias(ACTION),
             F.lit(False).alias(RESET),
+            *_no_column_changes(cols),
         )
     )
     marker = wm_batch.select(
@@ -138,22 +150,92 @@ def plan_changes(
         F.col("__wm").alias(SEQ),
         F.lit(WATERMARK).alias(ACTION),
         F.lit(False).alias(RESET),
+        *_no_column_changes(cols),
     )
     return fresh.unionByName(truncated).unionByName(marker)
+
+
+def _no_column_changes(cols: ResolvedColumns) -> list[Column]:
+    return [F.lit(False).alias(LATE)] + [
+        col
+        for c in _ignoring(cols)
+        for col in (
+            F.lit(None).cast(cols.sequence_type).alias(column_seq(c)),
+            F.lit(False).alias(_applies(c)),
+            F.lit(False).alias(_wipes(c)),
+        )
+    ]
+
+
+def _against_state(winners: DataFrame, known: DataFrame, cols: ResolvedColumns) -> DataFrame:
+    """The batch's net change per key (``winners``) against the key's state: a change newer than
+    the state applies; a stale one is kept only where it still sets a NULL-ignoring column no newer
+    change set, or its delete wipes one set before it (``__late``). Per NULL-ignoring column:
+    whether the batch's value applies, whether the column is wiped, and its new sequence."""
+    keys = list(cols.keys)
+    ignoring = _ignoring(cols)
+    state = known.select(
+        *[q(k) for k in keys],
+        q(SEQ).alias("__st_seq"),
+        q(KIND).alias("__st_kind"),
+        q(TRACKED).alias("__st_tracked"),
+        *[q(column_seq(c)).alias(f"__st_{column_seq(c)}") for c in ignoring],
+    )
+    joined = winners.join(state, keys, "left")
+    st_seq, win = F.col("__st_seq"), F.col("__win")
+    newer = st_seq.isNull() | (win[SEQ] > st_seq)
+    last_delete = F.col("__last_del")
+    live = F.col("__st_kind") == F.lit(LIVE)
+    applies, wipes, sequences = {}, {}, {}
+    for c in ignoring:
+        # The sequence that set the column: unknown for state rows written before columns were
+        # tracked (then the row's own, as before), the tombstone's for a deleted key.
+        before = (
+            F.when(F.col("__st_kind") == F.lit(TOMBSTONE), st_seq)
+            .when(F.coalesce(F.col("__st_tracked"), F.lit(False)), F.col(f"__st_{column_seq(c)}"))
+            .otherwise(st_seq)
+        )
+        batch_seq = q(column_seq(c))
+        applies[c] = batch_seq.isNotNull() & (before.isNull() | (batch_seq > before))
+        wipes[c] = ~applies[c] & last_delete.isNotNull() & (before.isNull() | (before < last_delete))
+        sequences[c] = F.when(applies[c], batch_seq).when(wipes[c], last_delete).otherwise(before)
+    touches = F.lit(False)
+    for c in ignoring:
+        touches = touches | applies[c] | wipes[c]
+    late = ~newer & live & touches
+    return joined.filter(newer | late).select(
+        *[q(k) for k in keys],
+        *[q(c) for c in cols.values],
+        F.when(newer, win[SEQ]).otherwise(st_seq).alias(SEQ),
+        F.when(newer & win[IS_DELETE], F.lit(DELETE)).otherwise(F.lit(UPSERT)).alias(ACTION),
+        (newer & last_delete.isNotNull()).alias(RESET),
+        late.alias(LATE),
+        *[
+            col
+            for c in ignoring
+            for col in (
+                sequences[c].alias(column_seq(c)),
+                applies[c].alias(_applies(c)),
+                wipes[c].alias(_wipes(c)),
+            )
+        ],
+    )
 
 
 def merge_target(target, changes: DataFrame, cols: ResolvedColumns):
     """The target MERGE builder for ``changes`` (watermark rows excluded by the caller)."""
     cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in cols.keys)
-    update = {}
+    update, insert = {}, {f"`{c}`": F.col(f"s.`{c}`") for c in cols.columns}
     for c in cols.values:
+        source, current = F.col(f"s.`{c}`"), F.col(f"t.`{c}`")
         if c in cols.ignore_null:
-            update[f"`{c}`"] = F.when(F.col(f"s.{RESET}"), F.col(f"s.`{c}`")).otherwise(
-                F.coalesce(F.col(f"s.`{c}`"), F.col(f"t.`{c}`"))
-            )
+            applies, wipes = F.col(f"s.`{_applies(c)}`"), F.col(f"s.`{_wipes(c)}`")
+            nothing = F.lit(None).cast(cols.source_schema[c].dataType)
+            update[f"`{c}`"] = F.when(applies, source).when(wipes, nothing).otherwise(current)
+            insert[f"`{c}`"] = F.when(applies, source)
         else:
-            update[f"`{c}`"] = F.col(f"s.`{c}`")
-    insert = {f"`{c}`": F.col(f"s.`{c}`") for c in cols.columns}
+            # A stale change (__late) leaves the newer change's values alone.
+            update[f"`{c}`"] = F.when(F.col(f"s.{LATE}"), current).otherwise(source)
     builder = (
         target.alias("t")
         .merge(changes.alias("s"), cond)
@@ -177,6 +259,8 @@ def state_rows(changes: DataFrame, cols: ResolvedColumns, now: datetime) -> Data
         q(SEQ),
         kind.alias(KIND),
         F.when(q(ACTION) == DELETE, F.lit(now)).cast(TimestampType()).alias(DELETED_AT),
+        F.lit(True).alias(TRACKED),
+        *[F.when(q(ACTION) == UPSERT, q(column_seq(c))).alias(column_seq(c)) for c in _ignoring(cols)],
         q(ACTION),
     )
 
@@ -186,7 +270,8 @@ def merge_state(state, rows: DataFrame, cols: ResolvedColumns, gc_cutoff: dateti
     is given, delete tombstones written before it (expired ones are already ignored when
     planning, so collecting them is only about space and can run now and then)."""
     cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in cols.keys)
-    values = {c: F.col(f"s.{c}") for c in (SEQ, KIND, DELETED_AT)}
+    values = {f"`{c}`": F.col(f"s.`{c}`") for c in (SEQ, KIND, DELETED_AT, TRACKED)}
+    values.update({f"`{column_seq(c)}`": F.col(f"s.`{column_seq(c)}`") for c in _ignoring(cols)})
     insert = {**{f"`{k}`": F.col(f"s.`{k}`") for k in cols.keys}, **values}
     builder = (
         state.alias("t")

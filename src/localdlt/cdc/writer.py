@@ -176,8 +176,19 @@ class CdcWriter:
             return
         create_if_missing(self.spark, self.table_path, cols.target_schema())
         state = scd1.state_schema(cols) if self.spec.scd_type == 1 else scd2.events_schema(cols)
-        create_if_missing(self.spark, self._state_table, state)
+        if not create_if_missing(self.spark, self._state_table, state):
+            self._add_missing_columns(self._state_table, state)
         self._ensured = cols.source_schema
+
+    def _add_missing_columns(self, path: str, schema: StructType) -> None:
+        """Add the columns of ``schema`` a state table written by an older localdlt lacks (SCD1's
+        per-column sequences; NULL in the old rows, which the plan reads as "not tracked")."""
+        present = set(self.spark.read.format("delta").load(path).columns)
+        missing = [f for f in schema.fields if f.name not in present]
+        if missing:
+            columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+            self.spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")
+            log.info("state table %s: added columns %s", path, [f.name for f in missing])
 
     # -- one micro-batch -------------------------------------------------------------------
     def _prepare(self, batch_df: DataFrame, cols: ResolvedColumns) -> DataFrame:

@@ -106,6 +106,60 @@ def test_ignore_null_updates_keeps_existing_values(spark, make_writer):
     assert read_rows(spark, w.table_path) == [(1, "ann", "sp", 2), (2, "bob2", "y", 3), (3, None, "poa", 3)]
 
 
+# Three keys, each with changes that leave some columns NULL (ignore_null_updates keeps the value);
+# key 3 is deleted in the middle. In sequence order the target ends as EXPECTED_IN_ORDER.
+PARTIAL_CHANGES = [
+    (1, "ann", "rio", 1, "U"),
+    (1, None, "sp", 2, "U"),
+    (1, "ann3", None, 3, "U"),
+    (2, "bob", "pending", 1, "U"),  # an order created, its payment declined, then cancelled
+    (2, None, "declined", 2, "U"),
+    (2, "bob-cancelled", None, 3, "U"),
+    (3, "cy", "bh", 1, "U"),
+    (3, None, None, 2, "D"),
+    (3, None, "poa", 3, "U"),
+]
+EXPECTED_IN_ORDER = [(1, "ann3", "sp", 3), (2, "bob-cancelled", "declined", 3), (3, None, "poa", 3)]
+
+
+def test_ignore_null_updates_end_as_in_order_whatever_the_batches(spark, make_writer):
+    """Out-of-order changes end as in-order ones also under ignore_null_updates, whether an older
+    change shares the batch of newer ones or comes in a later batch (found by the Kafka kill -9
+    loop: a late payment event was lost when it arrived after the order's cancellation)."""
+    by_ts = {ts: [c for c in PARTIAL_CHANGES if c[3] == ts] for ts in (1, 2, 3)}
+    arrivals = {
+        "one batch": [PARTIAL_CHANGES],
+        "in order": [by_ts[1], by_ts[2], by_ts[3]],
+        "newest first": [by_ts[3], by_ts[2], by_ts[1]],
+        "middle last": [by_ts[1] + by_ts[3], by_ts[2]],
+        "oldest last": [by_ts[3] + by_ts[2], by_ts[1]],
+    }
+    results = {}
+    for name, batches in arrivals.items():
+        w = make_writer(ignore_null_updates=True)
+        for batch_id, batch in enumerate(batches):
+            w.write_batch(changes(spark, batch), batch_id)
+        results[name] = read_rows(spark, w.table_path)
+    assert results == {name: EXPECTED_IN_ORDER for name in arrivals}
+
+
+def test_state_written_before_columns_were_tracked_is_extended_and_read_as_before(spark, make_writer):
+    """A state table of an older localdlt (no per-column sequences) gets the new columns at the
+    next batch; its rows count as untracked: a stale change is ignored as before."""
+    w = make_writer(ignore_null_updates=True)
+    target = spark.createDataFrame([(1, "ann", "rio", 5)], "id INT, name STRING, city STRING, ts LONG")
+    target.write.format("delta").save(w.table_path)
+    spark.createDataFrame(
+        [(1, 5, "live", None)], "id INT, __seq LONG, __kind STRING, __deleted_at TIMESTAMP"
+    ).write.format("delta").save(w._state_table)
+    w.write_batch(changes(spark, [(1, "stale", None, 4, "U"), (2, "bob", None, 1, "U")]), 0)
+    assert read_rows(spark, w.table_path) == [(1, "ann", "rio", 5), (2, "bob", None, 1)]
+    state = spark.read.format("delta").load(w._state_table)
+    assert {"__columns_tracked", "__seq_name", "__seq_city"} <= set(state.columns)
+    w.write_batch(changes(spark, [(1, None, "sp", 6, "U"), (2, None, "x", 0, "U")]), 1)
+    assert read_rows(spark, w.table_path) == [(1, "ann", "sp", 6), (2, "bob", "x", 1)]
+
+
 def test_column_list_and_except_column_list(spark, make_writer):
     batch = [(1, "ann", "rio", 1, "U"), (1, "ann2", "sp", 2, "U")]
     only = make_writer(column_list=["id", "name"], except_column_list=None)
