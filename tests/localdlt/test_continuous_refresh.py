@@ -82,6 +82,8 @@ def _refreshes(progress: list) -> list[tuple[str, str]]:
 def test_a_view_is_refreshed_while_an_unrelated_slow_view_runs(
     spark, tmp_path: Path, write_pipeline, landing, rows, events
 ) -> None:
+    # `slow`'s task holds one task slot while it waits; the other refreshes need another.
+    assert spark.sparkContext.defaultParallelism >= 2, "needs a session with 2 task slots (local[2] or more)"
     folder = landing("in", "1.json", [{"id": 1}, {"id": 2}, {"id": 3}])
     stop = threading.Event()
     seen = {"bronze_rows": 0, "slow_done": False}
