@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 
 from localdlt import deltalog
 from localdlt.errors import LocalDltError
-from localdlt.storage import APP_ID_FILE, LAST_BATCH_FILE
+from localdlt.storage import APP_ID_FILE, LAST_BATCH_FILE, log_entries
 
 _VERSION_LINE = re.compile(r"^v\d+$")
 DISK_FULL_MARKERS = ("No space left on device", "ENOSPC", "Disk quota exceeded")
@@ -44,13 +43,6 @@ class CheckpointCorruptError(LocalDltError):
             f"`localdlt run ... --full-refresh {target}`",
             params={"flow": flow, "target": target, "file": str(file), "reason": reason},
         )
-
-
-def _numbered(folder: Path) -> list[int]:
-    try:
-        return sorted(int(name) for name in os.listdir(folder) if name.isdigit())
-    except FileNotFoundError:
-        return []
 
 
 def _metadata_log_problem(file: Path, *, allow_dash: bool) -> str | None:
@@ -91,7 +83,7 @@ def check_checkpoint(flow: str, target: str, checkpoint: Path) -> None:
         except (ValueError, UnicodeDecodeError) as exc:
             raise CheckpointCorruptError(flow, target, metadata, "not JSON") from exc
     for log_name, allow_dash in (("offsets", True), ("commits", False)):
-        for batch in _numbered(checkpoint / log_name)[-2:]:
+        for batch in log_entries(checkpoint / log_name)[-2:]:
             file = checkpoint / log_name / str(batch)
             problem = _metadata_log_problem(file, allow_dash=allow_dash)
             if problem is not None:
@@ -99,7 +91,7 @@ def check_checkpoint(flow: str, target: str, checkpoint: Path) -> None:
     sources = checkpoint / "sources"
     if sources.is_dir():
         for source in sorted(p for p in sources.iterdir() if p.is_dir() and p.name.isdigit()):
-            for batch in _numbered(source)[-2:]:
+            for batch in log_entries(source)[-2:]:
                 problem = _metadata_log_problem(source / str(batch), allow_dash=False)
                 if problem is not None:
                     raise CheckpointCorruptError(flow, target, source / str(batch), problem)

@@ -93,6 +93,24 @@ def last_batch(checkpoint: Path) -> int:
     return int(file.read_text()) if file.exists() else -1
 
 
+def log_entries(folder: Path) -> list[int]:
+    """The batch ids of a Spark metadata log (``<checkpoint>/offsets``, ``commits``, a source's
+    log), sorted; none when the folder does not exist. Checksum and temporary files are not ids."""
+    try:
+        return sorted(int(name) for name in os.listdir(folder) if name.isdigit())
+    except FileNotFoundError:
+        return []
+
+
+def pending_batch(checkpoint: Path) -> int | None:
+    """The last batch planned in a streaming ``checkpoint`` (``offsets/N``) without its commit
+    (``commits/N``): a process died between the two, and Spark replays it at the next start."""
+    planned = log_entries(checkpoint / "offsets")
+    if not planned or planned[-1] in log_entries(checkpoint / "commits"):
+        return None
+    return planned[-1]
+
+
 def mark_batch(checkpoint: Path, batch_id: int) -> None:
     _atomic_write(checkpoint / LAST_BATCH_FILE, str(batch_id))
 

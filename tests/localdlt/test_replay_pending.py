@@ -1,12 +1,12 @@
 """Which batch a crash left planned but uncommitted in a streaming checkpoint
-(``localdlt.flows.replay.pending_batch``); the replay itself is proved against a real broker in
+(``localdlt.storage.pending_batch``); the replay itself is proved against a real broker in
 tests/reliability/test_replayed_batches.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from localdlt.flows.replay import pending_batch
+from localdlt.storage import pending_batch
 
 
 def _checkpoint(tmp_path: Path, offsets: list[int], commits: list[int]) -> Path:

@@ -20,28 +20,11 @@ from typing import Any
 
 from pyspark.errors import StreamingQueryException
 
+from localdlt import storage
+
 log = logging.getLogger(__name__)
 
 KAFKA_SOURCE = "KafkaSourceProvider"
-
-
-def _batch_ids(folder: Path) -> list[int]:
-    if not folder.is_dir():
-        return []
-    return [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
-
-
-def pending_batch(checkpoint: Path) -> int | None:
-    """The batch planned in ``checkpoint`` but never committed (a crash between the two), if any."""
-    planned = _batch_ids(checkpoint / "offsets")
-    if not planned:
-        return None
-    last = max(planned)
-    return None if _committed(checkpoint, last) else last
-
-
-def _committed(checkpoint: Path, batch: int) -> bool:
-    return batch in _batch_ids(checkpoint / "commits")
 
 
 def reads_kafka(df: Any) -> bool:
@@ -55,7 +38,7 @@ def replay_pending_kafka_batch(
     """Run the batch a crash left planned but uncommitted in ``checkpoint`` as a query of its own
     (``start(trigger)`` starts the flow's query), when ``df`` reads Kafka; raise its error unless
     the batch committed (see the module docstring)."""
-    batch = pending_batch(checkpoint)
+    batch = storage.pending_batch(checkpoint)
     if batch is None or not reads_kafka(df):
         return
     log.info("flow %s: replaying batch %d, planned before a crash and never committed", flow, batch)
@@ -63,7 +46,7 @@ def replay_pending_kafka_batch(
     try:
         query.awaitTermination()
     except StreamingQueryException as exc:
-        if not _committed(checkpoint, batch):
+        if batch not in storage.log_entries(checkpoint / "commits"):
             raise
         log.warning(
             "flow %s: replayed batch %d committed, but Spark's progress report of it failed (%s); "

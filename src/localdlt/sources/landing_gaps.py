@@ -32,13 +32,6 @@ log = logging.getLogger(__name__)
 IGNORE_MISSING_FILES = "ignoreMissingFiles"
 
 
-def _numbers(folder: Path) -> set[int]:
-    try:
-        return {int(name) for name in os.listdir(folder) if name.isdigit()}
-    except FileNotFoundError:
-        return set()
-
-
 def _batch_entries(source_log: Path, batch: int) -> list[str]:
     """The local paths the file source listed for ``batch`` (from ``<batch>`` or a compact file)."""
     candidates = [source_log / str(batch), source_log / f"{batch}.compact"]
@@ -74,11 +67,8 @@ def unreadable_planned_files(state_dir: Path) -> list[tuple[str, str, int]]:
     """
     source_log = Path(state_dir)
     checkpoint = source_log.parent.parent
-    planned, committed = _numbers(checkpoint / "offsets"), _numbers(checkpoint / "commits")
-    if not planned:
-        return []
-    batch = max(planned)
-    if batch in committed or batch <= storage.last_batch(checkpoint):
+    batch = storage.pending_batch(checkpoint)
+    if batch is None or batch <= storage.last_batch(checkpoint):
         return []
     found = []
     for path in _batch_entries(source_log, batch):
