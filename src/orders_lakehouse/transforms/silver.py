@@ -51,8 +51,7 @@ def _money(column: Column) -> Column:
     return column.try_cast(MONEY)
 
 
-def _is_json_object() -> Column:
-    return F.json_object_keys("raw_payload").isNotNull()
+IS_OBJECT = "_payload_is_json_object"  # computed once per row: the fields and checks below read it
 
 
 def _fields_only_from_objects(bronze: DataFrame) -> DataFrame:
@@ -64,14 +63,16 @@ def _fields_only_from_objects(bronze: DataFrame) -> DataFrame:
     fails exactly the catalog's ``malformed_rules``, wherever it was cut.
     """
     fields = set(top_level_fields())
-    return bronze.select(
-        *[F.when(_is_json_object(), F.col(c)).alias(c) if c in fields else F.col(c) for c in bronze.columns]
+    flagged = bronze.select("*", F.json_object_keys("raw_payload").isNotNull().alias(IS_OBJECT))
+    return flagged.select(
+        *[F.when(F.col(IS_OBJECT), F.col(c)).alias(c) if c in fields else F.col(c) for c in flagged.columns]
     )
 
 
 def _raw_maps(bronze: DataFrame) -> DataFrame:
-    """Add ``_raw_map`` (payload as ``map<string,string>``) and ``_raw_<object>`` maps, each parsed once."""
-    as_map = F.when(_is_json_object(), F.from_json("raw_payload", "map<string,string>"))
+    """Add ``_raw_map`` (payload as ``map<string,string>``, NULL when it is not an object) and
+    ``_raw_<object>`` maps, each parsed once; reads :func:`_fields_only_from_objects`' flag."""
+    as_map = F.when(F.col(IS_OBJECT), F.from_json("raw_payload", "map<string,string>"))
     with_map = bronze.select("*", as_map.alias("_raw_map"))
     return with_map.select(
         "*",
@@ -139,7 +140,7 @@ def stage_events(bronze: DataFrame, pii_salt: str) -> DataFrame:
     )
     checks = F.struct(
         F.col("payload_is_valid_utf8").alias("payload_is_valid_utf8"),
-        _is_json_object().alias("payload_is_json_object"),
+        F.col(IS_OBJECT).alias("payload_is_json_object"),
         pii.email_is_valid(customer["email"]).alias("customer_email_is_valid"),
         pii.cpf_is_valid(customer["document"]).alias("customer_document_is_valid_cpf"),
         _invalid_fields().alias("invalid_fields"),
