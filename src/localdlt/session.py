@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,7 +167,35 @@ def build_session(settings: SessionSettings | None = None) -> SparkSession:
     builder = SparkSession.builder.appName(settings.app_name).master(master)
     for key, value in session_conf(settings).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _jvm_ignoring_sigterm():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     log.info("Spark %s session on %s", spark.version, master)
     return spark
+
+
+@contextmanager
+def _jvm_ignoring_sigterm() -> Iterator[None]:
+    """Start the JVM with SIGTERM ignored, as PySpark starts it with SIGINT ignored.
+
+    A SIGTERM sent to the whole process group (``timeout``, systemd's default ``KillMode``, a
+    shell killing a job) would otherwise reach the JVM too, whose shutdown hooks stop Spark under
+    the running update: its flows fail with ``Connection refused`` instead of stopping cleanly
+    through the Python handler (``localdlt run``). HotSpot leaves a signal that was ignored when
+    it started ignored. The JVM still ends with this process: PySpark's gateway exits when its
+    stdin closes.
+
+    SIGTERM is also blocked here while the JVM starts: on Linux a blocked signal stays pending
+    even when ignored, so a SIGTERM that arrives meanwhile reaches the restored handler after.
+    Only the main thread can change signal handling; elsewhere the JVM starts as it did.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
