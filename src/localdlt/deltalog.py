@@ -51,3 +51,16 @@ def find_commit(
 def output_rows(commit: dict[str, Any]) -> int:
     """``numOutputRows`` of a write commit (0 when absent)."""
     return int(commit.get("operationMetrics", {}).get("numOutputRows", 0))
+
+
+def live_rows(table: Path, version: int) -> int | None:
+    """Rows of the table at ``version``: the sum of ``numRecords`` over its live files, from the
+    log replayed by delta-rs (checkpoints included; no Spark job, a few milliseconds). None when a
+    live file has no statistics. Deletion vectors are not subtracted (localdlt's tables have none)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    counts = pa.table(DeltaTable(str(table), version=version).get_add_actions()).column("num_records")
+    if counts.null_count:
+        return None
+    return int(sum(counts.to_pylist()))

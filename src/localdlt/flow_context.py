@@ -5,7 +5,7 @@ the reporter, and the reads a query function makes at run time (:class:`Executio
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,8 @@ class FlowContext:
     cloud_files_opener: Callable[..., DataFrame] | None = None
     batch_errors: dict[str, BaseException] = field(default_factory=dict)
     conf_gate: ConfGate = field(default_factory=ConfGate)
+    # the pipeline configuration, for the runtime settings flows read (localdlt.mv.costModel)
+    configuration: Mapping[str, str] = field(default_factory=dict)
 
     def resolver(self, flow: str) -> ExecutionResolver:
         """The read resolver of flow ``flow`` (see :mod:`localdlt.reads`)."""

@@ -134,6 +134,7 @@ def run_update(
             if MAX_CONCURRENT_FLOWS_KEY in configuration else None,
             listener=listener, stop_event=stop_event, cloud_files_opener=cloud_files_opener,
         )
+        executor.context.configuration = configuration  # runtime settings flows read (localdlt.mv.costModel)
         hooks = attach_event_hooks(events, loaded.registry.hooks)
         try:
             result = executor.run(configuration, [str(f) for f in loaded.files])

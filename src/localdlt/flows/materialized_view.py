@@ -20,6 +20,7 @@ from localdlt.definitions import ExpectationAction
 from localdlt.expectations import BatchQuality, check_batch
 from localdlt.flow_context import FlowContext
 from localdlt.graph import PlannedFlow
+from localdlt.mv import cost
 from localdlt.mv import refresh as mv
 from localdlt.mv.issues import RefreshPolicy
 from localdlt.mv.pinning import PinnedResolver
@@ -73,6 +74,7 @@ def run_materialized_view(context: FlowContext, planned: PlannedFlow) -> None:
             policy=RefreshPolicy.parse(target.extra.get("refresh_policy"), dataset=target.name),
             # warn rules are counted over the refreshed table (below); drop/fail need a recompute
             has_expectations=any(rule.action is not ExpectationAction.WARN for rule in expectations),
+            cost_model=cost.from_configuration(context.configuration),  # localdlt.mv.costModel
         )
         outcome = mv.refresh(context.spark, request, full_write, on_plan)
     tables.register(context.spark, target.name, path)

@@ -1,5 +1,6 @@
 """What happened to a Delta source between two versions, read from its ``_delta_log`` commit files
-(no Spark job): append-only or not, schema or table replaced, change data feed on or off."""
+(no Spark job): append-only or not, schema or table replaced, change data feed on or off, and how
+many rows were added and how many the change data feed returns (for the cost model)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class SourceChange:
     replaced: bool
     cdf_covered: bool
     added_rows: int | None
+    # rows the change data feed returns for these commits (estimated; None: a file without stats)
+    changed_rows: int | None = None
 
     @property
     def unchanged(self) -> bool:
@@ -97,22 +100,25 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
     append_only = True
     schema_changed = before.schema != now.schema
     cdf_covered = before.cdf_enabled and now.cdf_enabled
-    added = 0
+    added: int | None = 0
+    changed: int | None = 0
     for version in range(before.version + 1, now.version + 1):
+        commit = _CommitRows()
         for action in _commit(path, version):
             if "remove" in action and action["remove"].get("dataChange", True):
                 append_only = False
+                commit.count(action["remove"])
             elif "add" in action and action["add"].get("dataChange", True):
-                stats = action["add"].get("stats")
-                added = (
-                    added + int(json.loads(stats).get("numRecords", 0))
-                    if stats and added is not None
-                    else None
-                )
+                rows = commit.count(action["add"])
+                added = added + rows if rows is not None and added is not None else None
+            elif "cdc" in action:
+                commit.cdc_bytes += int(action["cdc"].get("size", 0))
             elif "metaData" in action:
                 configuration = action["metaData"].get("configuration") or {}
                 if str(configuration.get(CDF_PROPERTY, "false")).lower() != "true":
                     cdf_covered = False
+        rows = commit.change_feed_rows()
+        changed = changed + rows if rows is not None and changed is not None else None
     return SourceChange(
         str(path),
         before.version,
@@ -122,4 +128,31 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
         False,
         cdf_covered,
         added,
+        changed,
     )
+
+
+class _CommitRows:
+    """Rows and bytes of one commit's data files, for the change data feed's size: a commit that
+    wrote change files (``cdc``: updates, MERGE) is read from them, whose row count is estimated
+    from their size at the rows per byte of the commit's data files; any other commit from its
+    added and removed files (inserts and deletes)."""
+
+    def __init__(self) -> None:
+        self.rows: int | None = 0
+        self.bytes = 0
+        self.cdc_bytes = 0
+
+    def count(self, action: dict[str, Any]) -> int | None:
+        stats = action.get("stats")
+        rows = int(json.loads(stats).get("numRecords", 0)) if stats else None
+        self.rows = self.rows + rows if rows is not None and self.rows is not None else None
+        self.bytes += int(action.get("size", 0))
+        return rows
+
+    def change_feed_rows(self) -> int | None:
+        if not self.cdc_bytes:
+            return self.rows
+        if self.rows is None or not self.bytes:
+            return None
+        return round(self.cdc_bytes * self.rows / self.bytes)

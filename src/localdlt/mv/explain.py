@@ -3,7 +3,9 @@ the others, without running anything (the local answer to ``EXPLAIN CREATE MATER
 
 Each view's query is called with every stored dataset read as an empty stand-in, analysed, and
 planned twice: once as if its sources only received appends, once as if they had updates or
-deletes (CDF on, as for the tables localdlt writes).
+deletes (CDF on, as for the tables localdlt writes). The answer is structural, as Databricks' EXPLAIN
+is: under ``refresh_policy`` AUTO the cost model (:mod:`localdlt.mv.cost`) may still recompute at
+run time when that is estimated cheaper, which the output says.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class Explanation:
     blockers: dict[Technique, list[Issue]] = field(default_factory=dict)
     structural: list[Issue] = field(default_factory=list)
 
+    @property
+    def cost_model_may_recompute(self) -> bool:
+        """AUTO with an incremental answer: the cost model decides at run time."""
+        return self.policy == RefreshPolicy.AUTO.value and (
+            self.on_appends.incremental or self.on_changes.incremental
+        )
+
     def lines(self) -> list[str]:
         """Human-readable lines for the CLI."""
         out = [
@@ -43,6 +52,11 @@ class Explanation:
             f"  when sources only receive appends: {self.on_appends.short}",
             f"  when sources have updates/deletes: {self.on_changes.short}",
         ]
+        if self.cost_model_may_recompute:
+            out.append(
+                "  under refresh_policy AUTO the cost model may still choose COMPLETE_RECOMPUTE when it is "
+                "estimated cheaper (small history, large change); INCREMENTAL and INCREMENTAL_STRICT do not"
+            )
         if self.structural:
             out.append("  blocking incremental refresh: "
                        + "; ".join(dict.fromkeys(i.describe() for i in self.structural)))
@@ -65,6 +79,7 @@ class Explanation:
             "blockers": {t.value: [i.to_json() for i in v] for t, v in self.blockers.items() if v},
             # what blocks every incremental technique (the text's "blocking incremental refresh")
             "structural": [i.to_json() for i in self.structural],
+            "cost_model_may_recompute": self.cost_model_may_recompute,
         }
 
 

@@ -1,7 +1,8 @@
 """Databricks' vocabulary for materialized-view planning: maintenance types (techniques), issue
 types and their sub-types, and ``refresh_policy`` — the names of the ``planning_information``
 event (event log schema: TechniqueInformation, IncrementalizationIssue, IssueType,
-PlanNotIncrementalizableSubType, PlanNotDeterministicSubType, TableInformation)."""
+PlanNotIncrementalizableSubType, PlanNotDeterministicSubType, CostModelRejectionSubType,
+TableInformation)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class IssueType(str, enum.Enum):
     EXPECTATIONS_NOT_SUPPORTED = "EXPECTATIONS_NOT_SUPPORTED"
     DATA_HAS_CHANGED = "DATA_HAS_CHANGED"
     PRIOR_TIMESTAMP_MISSING = "PRIOR_TIMESTAMP_MISSING"
+    INCREMENTAL_PLAN_REJECTED_BY_COST_MODEL = "INCREMENTAL_PLAN_REJECTED_BY_COST_MODEL"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Issue:
     join_type: str | None = None
     plan_not_incrementalizable_sub_type: str | None = None
     plan_not_deterministic_sub_type: str | None = None
+    cost_model_rejection_subtype: str | None = None
     table_information: dict[str, Any] | None = field(default=None, compare=False)
     detail: str | None = field(default=None, compare=False)
 
@@ -86,6 +89,7 @@ class Issue:
             "join_type",
             "plan_not_incrementalizable_sub_type",
             "plan_not_deterministic_sub_type",
+            "cost_model_rejection_subtype",
             "table_information",
         ):
             value = getattr(self, key)
@@ -96,7 +100,11 @@ class Issue:
     def describe(self) -> str:
         """One human line: the type, its sub-type and what caused it."""
         parts = [self.issue_type.value]
-        sub = self.plan_not_incrementalizable_sub_type or self.plan_not_deterministic_sub_type
+        sub = (
+            self.plan_not_incrementalizable_sub_type
+            or self.plan_not_deterministic_sub_type
+            or self.cost_model_rejection_subtype
+        )
         if sub:
             parts.append(sub)
         what = ", ".join(

@@ -1,15 +1,19 @@
 """Choosing a materialized view's refresh technique and describing the choice as Databricks'
 ``planning_information`` event does: every candidate technique, whether it applies, the issues
-that block it, and the one chosen; ``refresh_policy`` decides between them."""
+that block it, and the one chosen; ``refresh_policy`` decides between them, and under AUTO the
+cost model (:mod:`localdlt.mv.cost`) between the applicable incremental techniques and a
+complete recompute."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from localdlt.errors import LocalDltError
 from localdlt.mv.analysis import AGGREGATE, ROW_WISE, WINDOW, Shape
 from localdlt.mv.changes import APPEND_ONLY, SourceChange, TableState
+from localdlt.mv.cost import CostModel, Facts
 from localdlt.mv.issues import CANDIDATES, Issue, IssueType, RefreshPolicy, Technique
 
 
@@ -41,15 +45,34 @@ class Situation:
     source_names: dict[str, str] = field(default_factory=dict)
     target_name: str = ""
     target_id: str | None = None
+    # the cost model AUTO decides with (None: off, the first applicable technique is taken) and
+    # the facts it needs, read only when a decision needs them (None when they cannot be read)
+    cost_model: CostModel | None = None
+    facts: Callable[[], Facts | None] | None = None
 
 
 @dataclass
 class Plan:
-    """The chosen technique and the per-candidate information of the event."""
+    """The chosen technique and the per-candidate information of the event.
+
+    ``rejected``: the applicable incremental techniques the cost model rejected for a complete
+    recompute (their ``INCREMENTAL_PLAN_REJECTED_BY_COST_MODEL`` issue); ``estimates``: the
+    model's seconds per applicable technique when it decided; ``keep_state``: whether a complete
+    recompute rebuilds a decomposable aggregate's buffers (see
+    :meth:`~localdlt.mv.cost.CostModel.keeps_aggregate_state`)."""
 
     technique: Technique
     candidates: dict[Technique, list[Issue]]
     situation: Situation
+    rejected: dict[Technique, Issue] = field(default_factory=dict)
+    estimates: dict[Technique, float] = field(default_factory=dict)
+    facts: Facts | None = None
+    keep_state: bool = True
+
+    def issues(self, technique: Technique) -> list[Issue]:
+        """The issues of ``technique`` in the event: what blocks it, or the cost model's rejection."""
+        rejection = self.rejected.get(technique)
+        return [*self.candidates.get(technique, []), *([rejection] if rejection else [])]
 
     @property
     def reason(self) -> str:
@@ -58,7 +81,7 @@ class Plan:
         blocking = [
             i
             for t in before
-            for i in self.candidates.get(t, [])
+            for i in self.issues(t)
             if i.prevent_incrementalization and i.detail != WRONG_SHAPE
         ]
         return "; ".join(list(dict.fromkeys(i.describe() for i in blocking))[:4])
@@ -178,13 +201,44 @@ def choose(situation: Situation, *, dataset: str) -> Plan:
     ):
         raise _not_incrementalizable(dataset, policy, structural)
     if policy is RefreshPolicy.FULL:
-        return Plan(Technique.COMPLETE_RECOMPUTE, options, situation)
+        # the buffers of a decomposable aggregate would never be read: not rebuilt
+        return Plan(Technique.COMPLETE_RECOMPUTE, options, situation, keep_state=False)
     chosen = next(t for t in CANDIDATES if not options[t])
     if policy is RefreshPolicy.INCREMENTAL_STRICT and chosen is Technique.COMPLETE_RECOMPUTE:
         if not (situation.reinitialize and not structural):
             blockers = [i for t in CANDIDATES[1:-1] for i in options[t]] or structural
             raise _not_incrementalizable(dataset, policy, structural or blockers)
-    return Plan(chosen, options, situation)
+    if policy is RefreshPolicy.AUTO:
+        return _by_cost(Plan(chosen, options, situation))
+    return Plan(chosen, options, situation)  # INCREMENTAL (STRICT) override the cost model
+
+
+def _by_cost(plan: Plan) -> Plan:
+    """AUTO: the cheapest of the applicable incremental techniques and the complete recompute,
+    by the situation's cost model (ties go to the incremental technique); NO_OP stays first. When
+    the model is off or its facts cannot be read, the first applicable technique stays chosen."""
+    situation = plan.situation
+    model = situation.cost_model
+    shape = situation.shape
+    # a recompute of a decomposable aggregate: whether to rebuild its buffers is the model's call
+    recompute_of_aggregate = (
+        plan.technique is Technique.COMPLETE_RECOMPUTE and shape.decomposable and not shape.issues
+    )
+    if model is None or situation.facts is None or not (plan.technique.incremental or recompute_of_aggregate):
+        return plan
+    facts = situation.facts()
+    if facts is None:
+        return plan
+    plan.facts = facts
+    plan.keep_state = model.keeps_aggregate_state(facts)
+    if not plan.technique.incremental:
+        return plan
+    applicable = [t for t in CANDIDATES[1:] if not plan.candidates[t]]
+    plan.estimates = model.estimates(applicable, facts)
+    plan.technique = min(applicable, key=lambda t: (plan.estimates[t], CANDIDATES.index(t)))
+    if plan.technique is Technique.COMPLETE_RECOMPUTE:
+        plan.rejected = {t: model.rejection(t, facts) for t in applicable if t.incremental}
+    return plan
 
 
 def _not_incrementalizable(
@@ -234,11 +288,12 @@ def planning_details(plan: Plan) -> dict[str, Any]:
     situation = plan.situation
     techniques = []
     for technique in CANDIDATES:
-        issues = plan.candidates[technique]
+        issues = plan.issues(technique)
         entry: dict[str, Any] = {
             "maintenance_type": technique.value,
             "is_chosen": technique is plan.technique,
-            "is_applicable": not issues,
+            # a technique the cost model rejected still applies: its issue says why not chosen
+            "is_applicable": not plan.candidates[technique],
         }
         if issues:
             entry["incrementalization_issues"] = [i.to_json() for i in issues]
@@ -250,16 +305,23 @@ def planning_details(plan: Plan) -> dict[str, Any]:
                 else "CHANGE_SET_TYPE_GENERAL_ROW_CHANGE"
             }
         techniques.append(entry)
-    return {
-        "planning_information": {
-            "technique_information": techniques,
-            "source_table_information": [table_information(situation, p) for p in situation.sources],
-            "target_table_information": {
-                "table_name": situation.target_name,
-                "table_id": situation.target_id,
-            },
-        }
+    info: dict[str, Any] = {
+        "technique_information": techniques,
+        "source_table_information": [table_information(situation, p) for p in situation.sources],
+        "target_table_information": {
+            "table_name": situation.target_name,
+            "table_id": situation.target_id,
+        },
     }
+    if plan.estimates and plan.facts is not None:
+        # localdlt's own field (not Databricks'): what the cost model saw and estimated
+        info["localdlt_cost_estimates"] = {
+            "source_rows": plan.facts.source_rows,
+            "changed_rows": plan.facts.changed_rows,
+            "target_rows": plan.facts.target_rows,
+            "seconds": {t.value: s for t, s in plan.estimates.items()},
+        }
+    return {"planning_information": info}
 
 
 def message(flow: str, technique: Technique) -> str:

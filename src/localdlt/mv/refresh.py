@@ -10,6 +10,7 @@ it did not write and recompute fully.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -18,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deltalake.exceptions import DeltaError
 from pyspark.sql import DataFrame, SparkSession
 
 from localdlt import deltalog
 from localdlt.mv import jvm, rewrite, writers
 from localdlt.mv.analysis import Shape, analyse
 from localdlt.mv.changes import SourceChange, TableState, changes_between, table_state
+from localdlt.mv.cost import MEASURED, CostModel, Facts
 from localdlt.mv.issues import Issue, IssueType, RefreshPolicy, Technique
 from localdlt.mv.planner import Plan, Situation, choose, planning_details
 
@@ -40,7 +43,8 @@ class Request:
     """One materialized view to refresh.
 
     ``query`` must read each source at the version given in ``source_versions`` (pinned), so that
-    the record says exactly what was read.
+    the record says exactly what was read. ``cost_model``: what ``refresh_policy`` AUTO decides
+    with (None: off, the first applicable incremental technique is taken).
     """
 
     flow: str
@@ -53,6 +57,7 @@ class Request:
     policy: RefreshPolicy = RefreshPolicy.AUTO
     full_refresh: bool = False
     has_expectations: bool = False
+    cost_model: CostModel | None = MEASURED
 
 
 @dataclass(frozen=True)
@@ -127,8 +132,36 @@ def situation_of(spark: SparkSession, request: Request, shape: Shape) -> tuple[S
         source_names={_norm(p): n for p, n in request.source_names.items()},
         target_name=request.dataset,
         target_id=target_id,
+        cost_model=request.cost_model,
+        facts=_facts_reader(request, sources, changes, target_version),
     )
     return situation, {"fingerprint": fingerprint}
+
+
+def _facts_reader(
+    request: Request, sources: dict[str, TableState], changes: dict[str, SourceChange], target_version: int
+) -> Callable[[], Facts | None]:
+    """The cost model's facts, read once and only when the planner asks (a refresh with nothing new
+    never reads them): row counts of the sources at the versions read and of the target, from the
+    Delta logs (no Spark job), and the change set's rows from its commits. None, logged, when a
+    count cannot be read: the planner then keeps the first applicable technique."""
+
+    @functools.cache
+    def read() -> Facts | None:
+        try:
+            counts = [deltalog.live_rows(Path(path), state.version) for path, state in sources.items()]
+            target = deltalog.live_rows(request.target, target_version) if target_version >= 0 else 0
+        except DeltaError as error:
+            log.warning("materialized view %s: cost model not used, row counts unreadable: %s",
+                        request.dataset, error)
+            return None
+        changed = [change.changed_rows for change in changes.values()]
+        if None in counts or None in changed or target is None:
+            log.info("materialized view %s: cost model not used, a file has no row count", request.dataset)
+            return None
+        return Facts(sum(counts), sum(changed), target)  # type: ignore[arg-type]
+
+    return read
 
 
 def plan(spark: SparkSession, request: Request) -> tuple[Plan, Shape]:
@@ -156,13 +189,16 @@ def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None 
         technique.short,
         f" ({chosen.reason})" if technique is Technique.COMPLETE_RECOMPUTE and chosen.reason else "",
     )
+    if chosen.estimates:
+        log.info("materialized view %s: cost model (%s): %s", request.dataset, chosen.facts.describe(),  # type: ignore[union-attr]
+                 ", ".join(f"{t.short} {s:.2f} s" for t, s in chosen.estimates.items()))
     rows: int | None = None
     buffers_valid = situation.state_valid
     if technique is Technique.NO_OP:
         return Outcome(technique, details, chosen.reason, 0, False)
     if technique is Technique.COMPLETE_RECOMPUTE:
         rows = (full_write or (lambda df: _overwrite(df, request.target)))(request.query)
-        buffers_valid = _rebuild_buffers(spark, shape, request.state_dir)
+        buffers_valid = _rebuild_buffers(spark, shape, request.state_dir, keep=chosen.keep_state)
     else:
         ((path, change),) = situation.changes.items()
         rows = _incremental(spark, technique, shape, request, path, change)
@@ -196,9 +232,13 @@ def _write_record(
     tmp.replace(request.state_dir / RECORD)
 
 
-def _rebuild_buffers(spark: SparkSession, shape: Shape, state_dir: Path) -> bool:
+def _rebuild_buffers(spark: SparkSession, shape: Shape, state_dir: Path, *, keep: bool = True) -> bool:
+    """After a complete recompute: the per-group buffers of a decomposable aggregate rebuilt from the
+    whole source (True), or removed (False: not decomposable, or ``keep`` false — the cost model
+    found the history too small for GROUP_AGGREGATE to pay, or refresh_policy FULL). Without them
+    GROUP_AGGREGATE is not applicable (CHANGE_SET_MISSING) until a recompute rebuilds them."""
     target = state_dir / BUFFERS
-    if not shape.decomposable or shape.issues:
+    if not keep or not shape.decomposable or shape.issues:
         shutil.rmtree(target, ignore_errors=True)
         return False
     writers.overwrite(rewrite.buffer_frame(spark, shape, rewrite.core_child(spark, shape)), target)

@@ -62,7 +62,7 @@ def test_views_refresh_incrementally_in_updates(spark, tmp_path: Path, write_pip
     )
     pipeline = write_pipeline({"p.py": PIPELINE})
     storage = tmp_path / "storage"
-    conf = {"test.landing": str(folder)}
+    conf = {"test.landing": str(folder), "localdlt.mv.costModel": "false"}  # tiny: techniques under test
 
     first = run_update([pipeline], storage, spark=spark, configuration=conf)
     assert first.flows["strict_join"].status == "FAILED"
@@ -120,6 +120,9 @@ def test_explain_names_each_views_technique(spark, write_pipeline, tmp_path: Pat
         "strict_join": ("MAINTENANCE_TYPE_COMPLETE_RECOMPUTE", "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE"),
     }
     assert out["strict_join"]["refresh_policy"] == "INCREMENTAL_STRICT"
+    assert {name: e["cost_model_may_recompute"] for name, e in out.items()} == {
+        "by_key": True, "distinct_values": True, "big": True, "strict_join": False,
+    }
     assert out["distinct_values"]["blockers"]["MAINTENANCE_TYPE_GROUP_AGGREGATE"][0] == {
         "issue_type": "PLAN_NOT_INCREMENTALIZABLE",
         "prevent_incrementalization": True,
@@ -129,4 +132,39 @@ def test_explain_names_each_views_technique(spark, write_pipeline, tmp_path: Pat
     assert cli(["explain", str(pipeline), "--conf", f"test.landing={tmp_path}"], spark=spark) == 0
     text = capsys.readouterr().out
     assert "strict_join (refresh_policy INCREMENTAL_STRICT; query shape OTHER)" in text
+    assert text.count("under refresh_policy AUTO the cost model may still choose COMPLETE_RECOMPUTE") == 3
     assert "operator Join, join JOIN_TYPE_LEFTANTI" in text
+
+
+def test_the_cost_model_recomputes_small_views_by_default(
+    spark, tmp_path: Path, write_pipeline, landing, rows  # noqa: ANN001
+) -> None:
+    folder = landing("landing", "1.json", [{"id": 1, "k": "a", "v": 1}, {"id": 2, "k": "b", "v": 5},
+                                           {"id": 3, "k": None, "v": None}])
+    pipeline = write_pipeline({"p.py": PIPELINE.split("@dlt.table\ndef distinct_values")[0]})
+    storage = tmp_path / "storage"
+    conf = {"test.landing": str(folder)}  # localdlt.mv.costModel not set: on
+    run_update([pipeline], storage, spark=spark, configuration=conf)
+    landing("landing", "2.json", [{"id": 4, "k": "a", "v": 2}, {"id": 5, "k": None, "v": 7}])
+    run_update([pipeline], storage, spark=spark, configuration=conf)
+    assert _planning(spark, storage)["by_key"] == ["MAINTENANCE_TYPE_COMPLETE_RECOMPUTE"] * 2
+    events = spark.read.format("delta").load(str(storage / "system" / "events"))
+    (last,) = events.filter("event_type = 'planning_information'").orderBy(
+        events.sequence.control_plane_seq_no.desc()).limit(1).collect()
+    info = json.loads(last["details"])["planning_information"]
+    generic = next(t for t in info["technique_information"]
+                   if t["maintenance_type"] == "MAINTENANCE_TYPE_GENERIC_AGGREGATE")
+    assert generic["incrementalization_issues"] == [{
+        "issue_type": "INCREMENTAL_PLAN_REJECTED_BY_COST_MODEL",
+        "prevent_incrementalization": True,
+        "cost_model_rejection_subtype": "COST_MODEL_REJECTION_SUB_TYPE_UNSPECIFIED",
+    }]
+    costs = info["localdlt_cost_estimates"]
+    assert (costs["source_rows"], costs["changed_rows"], costs["target_rows"]) == (5, 2, 3)
+    assert rows(storage / "tables" / "by_key", "k", "n", "total") == [("a", 2, 3), ("b", 1, 5), (None, 2, 7)]
+    # the first recompute found the history too small for merged partial aggregates: no buffers
+    assert not (storage / "system" / "mv" / "by_key" / "buffers").exists()
+
+    bad = run_update([pipeline], storage, spark=spark, configuration={**conf, "localdlt.mv.costModel": "no"})
+    assert (bad.flows["by_key"].status, bad.flows["by_key"].error_class) == ("FAILED", "INVALID_ARGUMENT")
+    assert "localdlt.mv.costModel must be true or false; got 'no'" in bad.flows["by_key"].error
