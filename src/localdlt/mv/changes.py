@@ -107,7 +107,10 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
         for action in _commit(path, version):
             if "remove" in action and action["remove"].get("dataChange", True):
                 append_only = False
-                commit.count(action["remove"])
+                if action["remove"].get("stats"):
+                    commit.count(action["remove"])
+                else:  # an overwrite's removes carry no statistics: the file's add at version - 1 does
+                    commit.unknown_removes.append(action["remove"]["path"])
             elif "add" in action and action["add"].get("dataChange", True):
                 rows = commit.count(action["add"])
                 added = added + rows if rows is not None and added is not None else None
@@ -117,6 +120,8 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
                 configuration = action["metaData"].get("configuration") or {}
                 if str(configuration.get(CDF_PROPERTY, "false")).lower() != "true":
                     cdf_covered = False
+        if commit.unknown_removes:
+            commit.count_removed_files(_live_files(path, version - 1))
         rows = commit.change_feed_rows()
         changed = changed + rows if rows is not None and changed is not None else None
     return SourceChange(
@@ -142,6 +147,7 @@ class _CommitRows:
         self.rows: int | None = 0
         self.bytes = 0
         self.cdc_bytes = 0
+        self.unknown_removes: list[str] = []
 
     def count(self, action: dict[str, Any]) -> int | None:
         stats = action.get("stats")
@@ -150,9 +156,34 @@ class _CommitRows:
         self.bytes += int(action.get("size", 0))
         return rows
 
+    def count_removed_files(self, live: dict[str, tuple[int | None, int]]) -> None:
+        """Rows of the removed files without statistics, from their add actions (``live``)."""
+        for file in self.unknown_removes:
+            rows, size = live.get(file, (None, 0))
+            self.rows = self.rows + rows if rows is not None and self.rows is not None else None
+            self.bytes += size
+
     def change_feed_rows(self) -> int | None:
         if not self.cdc_bytes:
             return self.rows
         if self.rows is None or not self.bytes:
             return None
         return round(self.cdc_bytes * self.rows / self.bytes)
+
+
+def _live_files(path: Path, version: int) -> dict[str, tuple[int | None, int]]:
+    """``{file: (numRecords, bytes)}`` of the table's live files at ``version`` (delta-rs replays the
+    log, checkpoints included; no Spark job)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(str(path), version=version).get_add_actions())
+    return {
+        file: (rows, size)
+        for file, rows, size in zip(
+            actions.column("path").to_pylist(),
+            actions.column("num_records").to_pylist(),
+            actions.column("size_bytes").to_pylist(),
+            strict=True,
+        )
+    }

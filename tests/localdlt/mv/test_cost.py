@@ -300,3 +300,10 @@ def test_live_rows_at_a_version(tmp_path: Path) -> None:
     write_deltalake(str(table), pa.table({"k": ["d", "e"]}), mode="append")
     write_deltalake(str(table), pa.table({"k": ["z"]}), mode="overwrite")
     assert [deltalog.live_rows(table, v) for v in (0, 1, 2)] == [3, 5, 1]
+    # the overwrite's remove actions carry no statistics: their rows come from the files' adds
+    commit = (table / "_delta_log" / f"{2:020d}.json").read_text().splitlines()
+    removes = [json.loads(line)["remove"] for line in commit if '"remove"' in line]
+    assert len(removes) == 2 and not any("stats" in r for r in removes)
+    first, now = TableState(str(table), "id", 1, "{}", True), TableState(str(table), "id", 2, "{}", True)
+    change = changes_between(table, first, now)
+    assert (change.change_type, change.added_rows, change.changed_rows) == (GENERAL_CHANGE, 1, 6)
