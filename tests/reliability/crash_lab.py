@@ -33,6 +33,18 @@ CDC_MERGE = "CDC MERGE in flight"
 STATES = (BATCH_NOT_COMMITTED, DELTA_WITHOUT_CHECKPOINT, CDC_MERGE)
 
 
+# The streaming table the small scenario pipelines start from: every JSON event landed in the
+# folder of the pipeline setting ``test.landing`` (``event_id``, ``amount``). Each scenario appends
+# its own datasets to it.
+EVENTS_BRONZE = (
+    "import dlt\n\n"
+    '@dlt.table(comment="every landed event")\n'
+    "def events_bronze():\n"
+    '    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")\n'
+    '            .schema("event_id STRING, amount INT").load(spark.conf.get("test.landing")))\n'
+)
+
+
 def start_localdlt(
     paths: Sequence[Path],
     storage: Path,

@@ -23,21 +23,14 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from crash_lab import kill_group, start_localdlt, wait_until
+from crash_lab import EVENTS_BRONZE, kill_group, start_localdlt, wait_until
 from fault_ledger import Record, record
 from layer_checks import missing_events, missing_view_events
 from storage_probe import StorageProbe
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(2400)]
 
-PIPELINE = """
-import dlt
-
-@dlt.table
-def events_bronze():
-    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")
-            .schema("event_id STRING, amount INT").load(spark.conf.get("test.landing")))
-
+PIPELINE = EVENTS_BRONZE + """
 @dlt.table
 @dlt.expect_or_drop("positive", "amount > 0")
 def events_silver():
@@ -110,14 +103,7 @@ def test_events_of_a_killed_update_are_recovered(tmp_path: Path, request: pytest
     assert (bronze.count(), bronze.select("event_id").distinct().count()) == (200, 200)
 
 
-VIEW_PIPELINE = """
-import dlt
-
-@dlt.table
-def events_bronze():
-    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")
-            .schema("event_id STRING, amount INT").load(spark.conf.get("test.landing")))
-
+VIEW_PIPELINE = EVENTS_BRONZE + """
 @dlt.table(comment="events and amount per amount % 5: refreshed incrementally (partial aggregates)")
 def events_by_bucket():
     return dlt.read("events_bronze").groupBy((F.col("amount") % 5).alias("bucket")).agg(

@@ -19,21 +19,14 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from crash_lab import start_localdlt, wait_until
+from crash_lab import EVENTS_BRONZE, start_localdlt, wait_until
 from fault_ledger import Record, record
 from layer_checks import missing_events
 from storage_probe import StorageProbe, commit_actions, delta_versions
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(1200)]
 
-PIPELINE = """
-import dlt
-
-@dlt.table
-def events_bronze():
-    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")
-            .schema("event_id STRING, amount INT").load(spark.conf.get("test.landing")))
-
+PIPELINE = EVENTS_BRONZE + """
 @dlt.table
 def events_count():
     return dlt.read("events_bronze").groupBy().count()

@@ -24,20 +24,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from crash_lab import LOCALDLT
+from crash_lab import EVENTS_BRONZE, LOCALDLT
 from fault_ledger import Record, record
 from layer_checks import missing_events
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-PIPELINE = """
-import dlt
-
-@dlt.table(comment="every landed event")
-def events_bronze():
-    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")
-            .schema("event_id STRING, amount INT").load(spark.conf.get("test.landing")))
-"""
+PIPELINE = EVENTS_BRONZE
 NOBODY = 65534
 FLOW = "events_bronze"
 

@@ -17,21 +17,14 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from crash_lab import start_localdlt, wait_until
+from crash_lab import EVENTS_BRONZE, start_localdlt, wait_until
 from fault_ledger import Record, record
 from layer_checks import missing_events
 from storage_probe import StorageProbe
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(2400)]
 
-PIPELINE = """
-import dlt
-
-@dlt.table(comment="every landed event")
-def events_bronze():
-    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json")
-            .schema("event_id STRING, amount INT").load(spark.conf.get("test.landing")))
-
+PIPELINE = EVENTS_BRONZE + """
 @dlt.table(comment="one row: how many events")
 def events_total():
     return dlt.read("events_bronze").groupBy().count()
