@@ -189,8 +189,8 @@ def refresh(spark: SparkSession, request: Request, full_write: FullWrite | None 
         technique.short,
         f" ({chosen.reason})" if technique is Technique.COMPLETE_RECOMPUTE and chosen.reason else "",
     )
-    if chosen.estimates:
-        log.info("materialized view %s: cost model (%s): %s", request.dataset, chosen.facts.describe(),  # type: ignore[union-attr]
+    if chosen.estimates:  # DEBUG: the technique line above and the event already give the decision
+        log.debug("materialized view %s: cost model (%s): %s", request.dataset, chosen.facts.describe(),  # type: ignore[union-attr]
                  ", ".join(f"{t.short} {s:.2f} s" for t, s in chosen.estimates.items()))
     rows: int | None = None
     buffers_valid = situation.state_valid
