@@ -109,12 +109,14 @@ def test_a_view_is_refreshed_while_an_unrelated_slow_view_runs(
 
     assert result.ok, result.failed_flows()
     marks = _refreshes(events(storage, "flow_progress"))
-    # `fast` and then `downstream` were refreshed inside the first refresh of `slow`.
+    # `fast` was refreshed and `downstream` started inside the first refresh of `slow`. Only the
+    # start of `downstream` is ordered against the end of `slow`: its query releases `slow`, so
+    # which of the two logs COMPLETED first is a race that proves nothing either way.
     first_slow = (marks.index(("slow", "start")), marks.index(("slow", "end")))
     fast_end = marks.index(("fast", "end"))
     downstream_start = marks.index(("downstream", "start"))
-    downstream_end = marks.index(("downstream", "end"))
-    assert first_slow[0] < fast_end < downstream_start < downstream_end < first_slow[1], marks
+    assert first_slow[0] < fast_end < downstream_start < first_slow[1], marks
+    assert marks.index(("downstream", "end")) > downstream_start, marks
     for view in VIEWS:
         # One refresh of a view at a time: its starts and ends alternate.
         own = [kind for flow, kind in marks if flow == view]
