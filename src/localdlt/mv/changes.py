@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localdlt import deltalog
+
 APPEND_ONLY = "TABLE_CHANGE_TYPE_APPEND_ONLY"
 GENERAL_CHANGE = "TABLE_CHANGE_TYPE_GENERAL_CHANGE"
 UNKNOWN = "TABLE_CHANGE_TYPE_UNKNOWN"
@@ -48,17 +50,12 @@ class SourceChange:
         return self.to_version == self.from_version and not self.replaced
 
 
-def _commit(path: Path, version: int) -> list[dict[str, Any]]:
-    file = path / "_delta_log" / f"{version:020d}.json"
-    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
-
-
 def _metadata_at(path: Path, version: int) -> dict[str, Any] | None:
     """The latest ``metaData`` action at or before ``version`` (newest commit files first, then
     the checkpoint that Delta keeps when older files are gone)."""
     for v in range(version, -1, -1):
         try:
-            actions = _commit(path, v)
+            actions = deltalog.commit_actions(path, v)
         except FileNotFoundError:
             return _metadata_from_checkpoint(path, v)
         for action in actions:
@@ -104,7 +101,7 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
     changed: int | None = 0
     for version in range(before.version + 1, now.version + 1):
         commit = _CommitRows()
-        for action in _commit(path, version):
+        for action in deltalog.commit_actions(path, version):
             if "remove" in action and action["remove"].get("dataChange", True):
                 append_only = False
                 if action["remove"].get("stats"):
@@ -121,7 +118,7 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
                 if str(configuration.get(CDF_PROPERTY, "false")).lower() != "true":
                     cdf_covered = False
         if commit.unknown_removes:
-            commit.count_removed_files(_live_files(path, version - 1))
+            commit.count_removed_files(deltalog.live_files(path, version - 1))
         rows = commit.change_feed_rows()
         changed = changed + rows if rows is not None and changed is not None else None
     return SourceChange(
@@ -169,21 +166,3 @@ class _CommitRows:
         if self.rows is None or not self.bytes:
             return None
         return round(self.cdc_bytes * self.rows / self.bytes)
-
-
-def _live_files(path: Path, version: int) -> dict[str, tuple[int | None, int]]:
-    """``{file: (numRecords, bytes)}`` of the table's live files at ``version`` (delta-rs replays the
-    log, checkpoints included; no Spark job)."""
-    import pyarrow as pa
-    from deltalake import DeltaTable
-
-    actions = pa.table(DeltaTable(str(path), version=version).get_add_actions())
-    return {
-        file: (rows, size)
-        for file, rows, size in zip(
-            actions.column("path").to_pylist(),
-            actions.column("num_records").to_pylist(),
-            actions.column("size_bytes").to_pylist(),
-            strict=True,
-        )
-    }
