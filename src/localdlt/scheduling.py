@@ -14,6 +14,7 @@ more at the end.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -32,6 +33,27 @@ from localdlt.reporting import EVENT_FLUSH_SECONDS, BackgroundFlush
 from localdlt.results import FlowStatus
 
 AVAILABLE_NOW: dict[str, Any] = {"availableNow": True}
+# How long stopping a continuous update waits for a stream's in-flight micro-batch to commit before
+# interrupting it (an interrupted batch is rerun by the next update: nothing is lost either way).
+STOP_GRACE_SECONDS = 60.0
+
+logger = logging.getLogger(__name__)
+
+
+def stop_between_batches(name: str, query: Any, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+    """Stop a streaming query between two micro-batches: wait (at most ``grace_seconds``) until no
+    trigger is active, then stop it. ``query.stop()`` alone interrupts a batch mid-write: the
+    foreachBatch MERGE is cancelled, py4j logs the Python traceback at ERROR and Spark's stream
+    thread may overflow its stack matching the (long) message, all for a batch that is simply
+    rerun on the next start."""
+    deadline = time.monotonic() + grace_seconds
+    waited = False
+    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        if not waited:
+            logger.info("stopping flow %s: waiting for its micro-batch to commit", name)
+            waited = True
+        time.sleep(0.05)
+    query.stop()
 
 
 def selection(graph: PipelineGraph, value: bool | Sequence[str] | None) -> set[str]:
@@ -222,7 +244,7 @@ class Scheduler:
         finally:
             for name, query in queries.items():
                 with contextlib.suppress(Exception):
-                    query.stop()
+                    stop_between_batches(name, query)
                 if reporter.results[name].status == FlowStatus.RUNNING:
                     reporter.set_status(self.graph.flows[name], FlowStatus.COMPLETED)
             try:

@@ -97,6 +97,11 @@ class KafkaSinkQuery:
         self._report()
         return self._query.isActive
 
+    @property
+    def status(self) -> dict[str, Any]:
+        """The query's current status (``isTriggerActive`` among others)."""
+        return self._query.status
+
     def exception(self) -> Any:
         """The query's failure, if any."""
         return self._query.exception()
