@@ -9,17 +9,26 @@ side by side on one worker.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
-from localdlt.session import SessionSettings, build_session
+from localdlt.session import TESTING_JVM_OPTIONS, SessionSettings, build_session
 from orders_lakehouse.devstack import kafka_broker
 from pipeline_support import full_refresh, pipeline_run, update_1, update_2  # noqa: F401 - fixtures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Every JVM the tests start (the runtime's `localdlt` processes, the Kafka broker, `spark-pipelines`'
+# Connect server, the standalone cluster) JIT-compiles with C1 only, as the test sessions' own JVMs
+# do (docs/testing.md: ~30% less CPU for the same updates, which C2 never pays back in runs this
+# short). The JIT tier changes no result; the Spark configuration stays production's.
+_tool_options = os.environ.get("JAVA_TOOL_OPTIONS", "")
+if TESTING_JVM_OPTIONS.strip() not in _tool_options:
+    os.environ["JAVA_TOOL_OPTIONS"] = f"{_tool_options}{TESTING_JVM_OPTIONS}".strip()
 
 # Files that run in one xdist work unit (one worker, one after the other): the two that start
 # Apache Spark's own `spark-pipelines` (a Spark Connect server each), and files that share

@@ -20,17 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localdlt.session import TESTING_JVM_OPTIONS
 from storage_probe import StorageProbe, delta_versions
 
 log = logging.getLogger(__name__)
 
 LOCALDLT = Path(sys.executable).parent / "localdlt"
-# The runtime's JVMs JIT-compile with C1 only, as test sessions do (docs/testing.md: ~30% less CPU
-# for the same updates). A kill loop is mostly restarts (JVM start, planning, first batches) that
-# C2 never pays back; the JIT tier changes no result, and the Spark configuration stays production's.
-JVM_OPTIONS = {"JAVA_TOOL_OPTIONS": (os.environ.get("JAVA_TOOL_OPTIONS", "") + TESTING_JVM_OPTIONS).strip()}
-
 # The states a kill must hit at least once across a loop.
 BATCH_NOT_COMMITTED = "batch started, nothing committed"
 DELTA_WITHOUT_CHECKPOINT = "Delta commit without its checkpoint commit"
@@ -76,7 +70,7 @@ def start_localdlt(
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, **JVM_OPTIONS, **(env or {})},
+        env={**os.environ, **(env or {})}  # JAVA_TOOL_OPTIONS: tests/conftest.py,
     )
 
 

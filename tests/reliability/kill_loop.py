@@ -112,6 +112,7 @@ class LoopOutcome:
     truth: dict[str, Any]
     sent: list[bytes]
     drain_returncode: int
+    reference_returncode: int
     seconds: float
 
 
@@ -124,9 +125,12 @@ def kill_loop(
     max_kills: int,
     seed: int,
     log_file: Path,
+    reference: Path,
+    reference_log: Path,
     restart_hook: Callable[[int], None] | None = None,
 ) -> LoopOutcome:
-    """Run the loop (see the module docstring); returns what was killed and the ground truth."""
+    """Run the loop (see the module docstring), then the draining update and the uninterrupted
+    recompute on ``reference``; returns what was killed, the ground truth and both exit codes."""
     rng = random.Random(seed)
     started = time.monotonic()
     timer = KillTimer(storage, STREAMING_FLOWS, CDC_FLOWS, rng)
@@ -168,15 +172,14 @@ def kill_loop(
         if process.poll() is None:
             kill_group(process)
     truth = production.finish()
-    # Drain: one triggered update reads everything that was sent and refreshes every view.
+    # Drain: one triggered update reads everything that was sent and refreshes every view. Beside it
+    # (its own storage, the same input read only), the uninterrupted recompute the tables are
+    # compared with: one triggered update on fresh storage.
     drain = start_localdlt([PIPELINE], storage, conf, log_file=log_file, env=SALT_ENV, continuous=False)
-    returncode = drain.wait(timeout=900)
-    return LoopOutcome(
-        done, hit, truth, list(production.sent), returncode, round(time.monotonic() - started, 1)
+    recompute = start_localdlt(
+        [PIPELINE], reference, conf, log_file=reference_log, env=SALT_ENV, continuous=False
     )
-
-
-def reference_run(storage: Path, conf: Mapping[str, str], log_file: Path) -> int:
-    """The uninterrupted recompute: one triggered update of the same input on fresh storage."""
-    process = start_localdlt([PIPELINE], storage, conf, log_file=log_file, env=SALT_ENV, continuous=False)
-    return process.wait(timeout=900)
+    drained, recomputed = drain.wait(timeout=900), recompute.wait(timeout=900)
+    return LoopOutcome(
+        done, hit, truth, list(production.sent), drained, recomputed, round(time.monotonic() - started, 1)
+    )

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from crash_lab import STATES
 from expected_tables import DERIVED_TABLES
 from fault_ledger import Record, record
-from kill_loop import STREAMING_FLOWS, LoopOutcome, Production, kill_loop, reference_run
+from kill_loop import STREAMING_FLOWS, LoopOutcome, Production, kill_loop
 from layer_checks import layer_counts, missing_events, missing_view_events, table_differences
 
 KILLS = int(os.environ.get("RELIABILITY_KILLS", "10"))
@@ -33,13 +33,15 @@ def kill_loop_then_check(
     """The whole scenario: the kill loop on ``workdir/storage`` while ``production`` sends, an
     uninterrupted reference run on the same input, then ``check_and_record``."""
     storage, log_file = workdir / "storage", workdir / "localdlt.log"
+    reference, reference_log = workdir / "reference", workdir / "reference.log"
     outcome = kill_loop(
-        storage, conf, production, kills=KILLS, max_kills=KILLS + 8, seed=seed, log_file=log_file
-    )
-    assert reference_run(workdir / "reference", conf, log_file) == 0, f"reference run failed; log: {log_file}"
+        storage, conf, production, kills=KILLS, max_kills=KILLS + 8, seed=seed, log_file=log_file,
+        reference=reference, reference_log=reference_log,
+    )  # fmt: skip
+    assert outcome.reference_returncode == 0, f"the reference run failed; log: {reference_log}"
     # The test session's own JVM starts only now: during the loop the machine is the runtime's.
     spark = request.getfixturevalue("spark")
-    check_and_record(spark, scenario, outcome, storage, workdir / "reference", log_file)
+    check_and_record(spark, scenario, outcome, storage, reference, log_file)
 
 
 def check_and_record(
