@@ -70,7 +70,7 @@ def start_localdlt(
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, **(env or {})}  # JAVA_TOOL_OPTIONS: tests/conftest.py,
+        env={**os.environ, **(env or {})},  # JAVA_TOOL_OPTIONS (C1 only): tests/conftest.py
     )
 
 
