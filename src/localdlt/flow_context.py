@@ -55,8 +55,13 @@ class FlowContext:
 
     @contextlib.contextmanager
     def flow_conf(self, planned: PlannedFlow) -> Iterator[None]:
-        """Set the dataset's and the flow's ``spark_conf`` on the session while the flow runs."""
-        conf = {**self.graph.datasets[planned.flow.target].spark_conf, **planned.flow.spark_conf}
+        """Set the flow's stream conf (planned), then the dataset's and the flow's ``spark_conf``, on
+        the session while the flow runs."""
+        conf = {
+            **planned.stream_conf,
+            **self.graph.datasets[planned.flow.target].spark_conf,
+            **planned.flow.spark_conf,
+        }
         with self.conf_gate.hold(exclusive=bool(conf)):  # flows may run concurrently (conf_gate)
             saved = {key: self.spark.conf.get(key, None) for key in conf}
             for key, value in conf.items():

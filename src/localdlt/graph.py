@@ -28,6 +28,7 @@ from localdlt.errors import (
     QueryFunctionReturnError,
     UnknownDatasetError,
 )
+from localdlt.no_data_batches import stream_conf
 from localdlt.reads import resolving, strip_live
 from localdlt.registry import Registry
 from localdlt.sources.cloud_files import read_cloud_files
@@ -39,12 +40,14 @@ StateDirFor = Callable[[str, int], Path]
 
 @dataclass(frozen=True)
 class PlannedFlow:
-    """A flow with what planning learned: its inputs and whether its query streams."""
+    """A flow with what planning learned: its inputs, whether its query streams, and the Spark
+    conf its stream starts with (:mod:`localdlt.no_data_batches`)."""
 
     flow: Flow
     inputs: tuple[str, ...]
     streaming: bool
     schema: StructType | None
+    stream_conf: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def name(self) -> str:
@@ -249,7 +252,8 @@ class Planner:
             )
         if target.kind is DatasetKind.VIEW:
             self._view_frames[target.name] = result
-        return PlannedFlow(flow, tuple(dict.fromkeys(resolver.inputs)), result.isStreaming, result.schema)
+        return PlannedFlow(flow, tuple(dict.fromkeys(resolver.inputs)), result.isStreaming, result.schema,
+                           stream_conf(result) if result.isStreaming else {})
 
     def _plan_cdc_flow(self, flow: Flow) -> PlannedFlow:
         spec = flow.cdc if flow.cdc is not None else flow.snapshot_cdc
