@@ -14,8 +14,8 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 # What `make bench` runs: the runtime's speed, latency and refresh-growth figures (issues 11, 12).
-# The serving bench (its tables take ~35 min to build uncached) and the Auto Loader emulation
-# bench are run by name.
+# The serving bench (its tables take ~35 min to build uncached), the Auto Loader emulation bench
+# and the warm-JVM profile of small updates (bench_warm) are run by name.
 DEFAULT = ["catchup", "updates", "latency", "mv_growth"]
 
 
