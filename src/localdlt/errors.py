@@ -116,6 +116,25 @@ class PipelineLoadError(PipelineDefinitionError):
     error_class = "PIPELINE_FILE_LOAD_FAILED"
 
 
+class QueryFunctionError(PipelineDefinitionError):
+    """A flow's query function raised while the graph was planned (a Spark analysis error, a
+    missing setting, a bug in the function): the flow, the file and line in the user's code."""
+
+    error_class = "QUERY_FUNCTION_FAILED"
+
+
+def line_in(exc: BaseException, filename: str) -> int:
+    """The line of ``filename`` nearest to where ``exc`` was raised (its innermost traceback frame
+    in that file), 0 when the traceback never passed through it."""
+    line = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
 class MissingSecretError(LocalDltError):
     """``dbutils.secrets.get`` found no environment variable for the key (the value is never shown)."""
 

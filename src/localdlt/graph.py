@@ -24,9 +24,12 @@ from localdlt.errors import (
     CircularDependencyError,
     InvalidArgumentError,
     InvalidFlowQueryError,
+    LocalDltError,
     PipelineDefinitionError,
+    QueryFunctionError,
     QueryFunctionReturnError,
     UnknownDatasetError,
+    line_in,
 )
 from localdlt.no_data_batches import stream_conf
 from localdlt.reads import resolving, strip_live
@@ -238,7 +241,12 @@ class Planner:
         resolver = _PlanningResolver(self, flow)
         assert flow.query_function is not None
         with resolving(resolver), guard.checking(flow.name):
-            result = flow.query_function()
+            try:
+                result = flow.query_function()
+            except LocalDltError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the user's code failed: say which flow, where
+                raise _query_function_error(flow, exc) from exc
         if not isinstance(result, DataFrame):
             raise QueryFunctionReturnError(
                 f"query function of flow '{flow.name}' must return a DataFrame, got {type(result).__name__}",
@@ -305,6 +313,18 @@ class Planner:
         if streaming:
             return self._spark.readStream.schema(schema).format("parquet").load(str(self._empty_dir))
         return self._spark.createDataFrame([], schema)
+
+
+def _query_function_error(flow: Flow, exc: Exception) -> QueryFunctionError:
+    """``exc`` raised by ``flow``'s query function, located at the line of the flow's file it came
+    through (the definition's line when it never did, as for a SQL file)."""
+    location = flow.location
+    if location is not None:
+        location = dataclasses.replace(location, line=line_in(exc, location.filename) or location.line)
+    return QueryFunctionError(
+        f"query function of flow '{flow.name}' raised {type(exc).__name__}: {exc}",
+        params={"flow": flow.name, "error": type(exc).__name__}, location=location,
+    )
 
 
 def _merged_schema(schemas: list[StructType]) -> StructType:

@@ -15,7 +15,7 @@ from typing import Any
 from localdlt import api, dp
 from localdlt.cdc import api as cdc_api
 from localdlt.dbutils import DBUtils
-from localdlt.errors import LocalDltError, PipelineLoadError
+from localdlt.errors import LocalDltError, PipelineLoadError, line_in
 from localdlt.definitions import SourceLocation
 from localdlt.registry import Registry, registration_context
 from localdlt.sql.register import register_sql_file
@@ -195,14 +195,8 @@ def _exec_file(file: Path, globals_: Mapping[str, Any]) -> None:
     except LocalDltError:
         raise
     except Exception as exc:  # noqa: BLE001 - any error of user code becomes a located load error
-        tb = exc.__traceback__
-        line = 0
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == str(file):
-                line = tb.tb_lineno
-            tb = tb.tb_next
         raise PipelineLoadError(
             f"{type(exc).__name__}: {exc}",
             params={"file": str(file), "error": type(exc).__name__},
-            location=SourceLocation(str(file), line),
+            location=SourceLocation(str(file), line_in(exc, str(file))),
         ) from exc

@@ -46,7 +46,26 @@ BROKEN = {
         "import dlt\n@dlt.materialized_view\ndef a():\n"
         "    return spark.readStream.format('rate').load()\n"
     ),
+    "QUERY_FUNCTION_FAILED": "import dlt\n@dlt.table\ndef a():\n    return spark.range(1).select('nope')\n",
 }
+
+
+def test_a_query_function_that_raises_is_named_with_its_line(spark, write_pipeline, capsys) -> None:
+    folder = write_pipeline({"p.py": (
+        "import dlt\n"
+        "def setting():\n"
+        "    return spark.conf.get('orders.landing_path')\n"
+        "@dlt.table\n"
+        "def a():\n"
+        "    path = setting()\n"
+        "    return spark.read.text(path)\n"
+    )})  # fmt: skip
+    assert main(["validate", str(folder)], spark=spark) == EXIT_DEFINITION
+    err = capsys.readouterr().err.replace("\n", "")
+    assert err.startswith("[QUERY_FUNCTION_FAILED] query function of flow 'a' raised ")
+    assert "orders.landing_path" in err
+    # The innermost line of the pipeline file the error came through: the helper's, not the caller's.
+    assert err.endswith(f"(defined at {folder / 'p.py'}:3)")
 
 
 @pytest.mark.parametrize("error_class", sorted(BROKEN))
