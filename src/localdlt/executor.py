@@ -25,9 +25,7 @@ from localdlt.scheduling import Scheduler, selection
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_TRIGGER_INTERVAL", "Executor", "Listener"]
-
-DEFAULT_TRIGGER_INTERVAL = "1 second"
+__all__ = ["Executor", "Listener"]
 
 
 class Executor:
@@ -44,7 +42,7 @@ class Executor:
         refresh: Sequence[str] | None = None,
         continuous: bool = False,
         duration: float | None = None,
-        trigger_interval: str = DEFAULT_TRIGGER_INTERVAL,
+        trigger_interval: str | None = None,
         mv_interval: float = 60.0,
         listener: Listener | None = None,
         stop_event: threading.Event | None = None,

@@ -35,6 +35,7 @@ from localdlt.no_data_batches import stream_conf
 from localdlt.reads import resolving, strip_live
 from localdlt.registry import Registry
 from localdlt.sources.cloud_files import read_cloud_files
+from localdlt.trigger_interval import dataset_interval, seconds
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +231,10 @@ class Planner:
     def _plan_flow(self, flow: Flow) -> PlannedFlow:
         if flow.name in self._planned:
             return self._planned[flow.name]
+        dataset = self._registry.datasets.get(flow.target)
+        interval = dataset_interval(dataset.spark_conf if dataset else {}, flow.spark_conf)
+        if interval is not None:  # a bad value is a definition error, found by validate too
+            seconds(interval, where=f"flow '{flow.name}'", location=flow.location)
         if flow.cdc is not None or flow.snapshot_cdc is not None:
             planned = self._plan_cdc_flow(flow)
         else:

@@ -9,10 +9,13 @@ graph is refreshed as soon as its own inputs committed, not after every other st
 flows ready to start, the one that started longest ago goes first; one flow never runs twice at
 once. A flow's input versions are
 recorded when it becomes due, so a commit that lands later makes it due again after its refresh.
+A flow with a ``pipelines.trigger.interval`` (:mod:`localdlt.trigger_interval`) starts at most once
+per interval: the commits that land meanwhile are refreshed together (not in the final round).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -47,6 +50,8 @@ class Refresher:
     :param waits: flow → the flows among ``flows`` that must end before it starts.
     :param run: refreshes one flow and records its outcome (never raises for a flow's error).
     :param runnable: False for a flow that must not run any more (failed or skipped).
+    :param intervals: flow → the fewest seconds between two starts of its refresh.
+    :param clock: seconds, monotonic (tests pass their own).
     """
 
     def __init__(
@@ -57,8 +62,13 @@ class Refresher:
         run: Callable[[PlannedFlow], None],
         runnable: Callable[[PlannedFlow], bool],
         workers: int,
+        intervals: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._flows = flows
+        self._intervals = dict(intervals or {})
+        self._clock = clock
+        self._start_times: dict[str, float] = {}  # flow → the clock when it last started
         self._upstream = upstream_closure(waits)
         self._watch = watch
         self._run = run
@@ -99,7 +109,7 @@ class Refresher:
         for name in sorted(self._pending, key=lambda n: (self._started.get(n, -1), order[n])):
             if len(self._running) >= self._workers:
                 break
-            if name in self._running or self._blocked(name):
+            if name in self._running or self._blocked(name) or self._too_soon(name):
                 continue  # (a flow due again while it runs starts after it ended)
             self._pending.discard(name)
             planned = self._flows[order[name]]
@@ -107,7 +117,16 @@ class Refresher:
                 continue
             self._starts += 1
             self._started[name] = self._starts
+            self._start_times[name] = self._clock()
             self._running[name] = self._pool.submit(self._run, planned)
+
+    def _too_soon(self, name: str) -> bool:
+        """Whether ``name``'s trigger interval has not passed since its last start (never in the
+        final round, which refreshes everything once more)."""
+        interval, last = self._intervals.get(name), self._start_times.get(name)
+        if self._final or interval is None or last is None:
+            return False
+        return self._clock() - last < interval
 
     def _blocked(self, name: str) -> bool:
         """Whether ``name`` must wait: a flow it reads is being refreshed, or is due and was not

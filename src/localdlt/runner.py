@@ -25,16 +25,16 @@ from localdlt.dbutils import DBUtils
 from localdlt.event_hooks import attach_event_hooks
 from localdlt.eventlog import EventLog
 from localdlt.maintenance import maintain
-from localdlt.executor import DEFAULT_TRIGGER_INTERVAL, Executor, Listener
+from localdlt.executor import Executor, Listener
 from localdlt.graph import Planner, PipelineGraph
 from localdlt.loader import load_pipeline, pipeline_files
 from localdlt.registry import Registry
 from localdlt.results import UpdateResult
 from localdlt.spark_proxy import SparkProxy
+from localdlt import trigger_interval
 
 log = logging.getLogger(__name__)
 
-TRIGGER_INTERVAL_KEY = "pipelines.trigger.interval"
 MV_REFRESH_KEY = "localdlt.materialized_view_refresh_seconds"
 MAX_CONCURRENT_FLOWS_KEY = "localdlt.max_concurrent_flows"
 # "false" turns off the maintenance a completed update runs on its way out (Databricks runs its
@@ -117,6 +117,8 @@ def run_update(
     configuration = dict(configuration or {})
     paths = list(paths)
     layout = storage.Layout(Path(storage_dir).resolve())
+    if trigger_interval.KEY in configuration:  # a bad value fails before anything runs
+        trigger_interval.seconds(configuration[trigger_interval.KEY], where="the pipeline configuration")
     with storage.update_lock(layout):
         loaded = load_and_plan(paths, spark=spark, configuration=configuration, root_path=root_path,
                                cloud_files_opener=cloud_files_opener)
@@ -128,7 +130,7 @@ def run_update(
         executor = Executor(
             spark, loaded.graph, layout, events, full_refresh=full_refresh, refresh=refresh,
             continuous=continuous, duration=duration,
-            trigger_interval=configuration.get(TRIGGER_INTERVAL_KEY, DEFAULT_TRIGGER_INTERVAL),
+            trigger_interval=configuration.get(trigger_interval.KEY),
             mv_interval=float(configuration.get(MV_REFRESH_KEY, "60")),
             max_concurrent_flows=int(configuration[MAX_CONCURRENT_FLOWS_KEY])
             if MAX_CONCURRENT_FLOWS_KEY in configuration else None,

@@ -5,10 +5,11 @@ flows reading a failed dataset (directly or through views) are SKIPPED. Triggere
 ``availableNow``, each as soon as the flows it reads from have ended, independent flows
 concurrently (up to ``max_concurrent_flows``, default the number of cores). Continuous: every
 streaming flow at once with processing-time triggers until the duration is over or the caller
-stops it; once flows run first, then materialized views are refreshed as soon as one of their
-inputs commits (a Delta log listing per input, no Spark job), other batch flows every
-``mv_interval`` seconds, side by side in dependency order (:mod:`localdlt.refresher`), and all once
-more at the end.
+stops it (each stream at its ``pipelines.trigger.interval``: the dataset's, else the pipeline's,
+else every second); once flows run first, then materialized views are refreshed as soon as one of
+their inputs commits (a Delta log listing per input, no Spark job) and their trigger interval, when
+one is set, has passed, other batch flows every ``mv_interval`` seconds, side by side in dependency
+order (:mod:`localdlt.refresher`), and all once more at the end.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from localdlt.mv.freshness import SourceWatch
 from localdlt.refresher import Refresher
 from localdlt.reporting import EVENT_FLUSH_SECONDS, BackgroundFlush
 from localdlt.results import FlowStatus
+from localdlt.trigger_interval import DEFAULT_STREAM_INTERVAL, dataset_interval, seconds
 
 AVAILABLE_NOW: dict[str, Any] = {"availableNow": True}
 # How long stopping a continuous update waits for a stream's in-flight micro-batch to commit before
@@ -80,7 +82,7 @@ class Scheduler:
         *,
         refresh: set[str] | None,
         full_refresh: set[str],
-        trigger_interval: str,
+        trigger_interval: str | None,
         mv_interval: float,
         duration: float | None,
         stop_event: threading.Event,
@@ -97,6 +99,12 @@ class Scheduler:
         self.mv_interval = mv_interval
         self.duration = duration
         self.stop_event = stop_event
+
+    def trigger_interval_of(self, planned: PlannedFlow) -> str | None:
+        """The flow's ``pipelines.trigger.interval``: its dataset's (or its own ``spark_conf``),
+        else the pipeline's; None when neither sets one."""
+        dataset = self.graph.datasets[planned.flow.target]
+        return dataset_interval(dataset.spark_conf, planned.flow.spark_conf) or self.trigger_interval
 
     def _selected(self, target: str) -> bool:
         if self.refresh is None:
@@ -209,8 +217,8 @@ class Scheduler:
             elif planned.streaming and not planned.flow.once:
                 reporter.set_status(planned, FlowStatus.STARTING)
                 try:
-                    queries[planned.name] = start_stream(self.context, planned,
-                                                         {"processingTime": self.trigger_interval})
+                    interval = self.trigger_interval_of(planned) or DEFAULT_STREAM_INTERVAL
+                    queries[planned.name] = start_stream(self.context, planned, {"processingTime": interval})
                     reporter.set_status(planned, FlowStatus.RUNNING)
                 except Exception as exc:  # noqa: BLE001
                     reporter.fail(planned, exc)
@@ -220,9 +228,13 @@ class Scheduler:
         once_flows = [p for p in batch_flows if p.flow.once]
         views = [p for p in batch_flows if not p.flow.once]
         self._run_batch_flows(once_flows)
+        intervals = {
+            p.name: seconds(value, where=f"flow '{p.name}'")
+            for p in views if (value := self.trigger_interval_of(p)) is not None
+        }
         refresher = Refresher(
             views, self.dependencies(views), SourceWatch(self.graph, self.context.layout.table),
-            self._run_one, self._may_run, self.max_concurrent_flows,
+            self._run_one, self._may_run, self.max_concurrent_flows, intervals,
         )
         flusher = BackgroundFlush(reporter)
         next_refresh = time.monotonic() + self.mv_interval

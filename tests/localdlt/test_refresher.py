@@ -15,13 +15,23 @@ class Harness:
     """A fake watch (stale = the names in ``changed``, consumed when reported) and a run
     function that blocks each refresh until :meth:`end` lets one of that flow end."""
 
-    def __init__(self, names: list[str], waits: dict[str, set[str]], workers: int) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        waits: dict[str, set[str]],
+        workers: int,
+        intervals: dict[str, float] | None = None,
+    ) -> None:
         self.flows = [SimpleNamespace(name=name) for name in names]
         self.changed: set[str] = set()
         self.log: list[tuple[str, str]] = []
+        self.now = 0.0  # the refresher's clock, moved by the test
         self._gates = {name: threading.Semaphore(0) for name in names}
         self._lock = threading.Lock()
-        self.refresher = Refresher(self.flows, waits, self, self._run, lambda _: True, workers)  # type: ignore[arg-type]
+        self.refresher = Refresher(
+            self.flows, waits, self, self._run, lambda _: True, workers,  # type: ignore[arg-type]
+            intervals, clock=lambda: self.now,
+        )
 
     def stale(self, flows: list[Any], *, due: bool) -> list[Any]:
         out = [planned for planned in flows if planned.name in self.changed or due]
@@ -110,3 +120,40 @@ def test_the_final_round_refreshes_every_input_before_its_readers() -> None:
     # `down` last started before `up`, yet in the final round it waits for `up`'s end (exact results).
     assert h.log.index(("up", "end")) < h.log.index(("down", "start"))
     assert sorted(name for name, kind in h.log if kind == "start") == ["down", "other", "up"]
+
+
+def test_a_trigger_interval_spaces_the_starts_of_a_view_and_coalesces_its_commits() -> None:
+    h = Harness(["hourly", "eager"], {}, workers=2, intervals={"hourly": 10.0})
+    h.changed = {"hourly", "eager"}
+    h.refresher.poll()
+    assert h.refresher.running == {"hourly", "eager"}  # the first refresh is never held back
+    h.end("hourly")
+    h.end("eager")
+    h.now = 4.0
+    h.changed = {"hourly", "eager"}  # both inputs committed again
+    h.refresher.poll()
+    assert h.refresher.running == {"eager"}  # `hourly` started 4 s ago: it waits for its interval
+    h.end("eager")
+    h.now = 9.9
+    h.changed = {"hourly"}  # one more commit meanwhile: still one refresh owed, not two
+    h.refresher.poll()
+    assert h.refresher.running == set()
+    h.now = 10.0
+    h.refresher.poll()
+    assert h.refresher.running == {"hourly"}
+    h.end("hourly")
+    assert h.refresher.running == set()
+    assert h.log.count(("hourly", "start")) == 2 and h.log.count(("eager", "start")) == 2
+    h.refresher.close()
+
+
+def test_the_final_round_does_not_wait_for_a_trigger_interval() -> None:
+    h = Harness(["hourly"], {}, workers=1, intervals={"hourly": 3600.0})
+    h.changed = {"hourly"}
+    h.refresher.poll()
+    h.end("hourly")
+    h.now = 1.0
+    h.let_all_end()
+    h.refresher.refresh_all()  # the end of the update: every view once more, now
+    assert h.log.count(("hourly", "start")) == 2
+    h.refresher.close()
