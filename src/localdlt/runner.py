@@ -20,7 +20,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from localdlt import storage
+from localdlt import storage, trigger_interval
 from localdlt.dbutils import DBUtils
 from localdlt.event_hooks import attach_event_hooks
 from localdlt.eventlog import EventLog
@@ -31,7 +31,6 @@ from localdlt.loader import load_pipeline, pipeline_files
 from localdlt.registry import Registry
 from localdlt.results import UpdateResult
 from localdlt.spark_proxy import SparkProxy
-from localdlt import trigger_interval
 
 log = logging.getLogger(__name__)
 
