@@ -3,7 +3,9 @@
 Selection: ``refresh`` / ``full_refresh`` name datasets; flows into other datasets are EXCLUDED,
 flows reading a failed dataset (directly or through views) are SKIPPED. Triggered: every flow with
 ``availableNow``, each as soon as the flows it reads from have ended, independent flows
-concurrently (up to ``max_concurrent_flows``, default the number of cores). Continuous: every
+concurrently (up to ``max_concurrent_flows``, default the number of cores); among the flows ready
+to start, streams first, then the flow with the longest chain of flows waiting on it
+(:func:`start_order`). Continuous: every
 streaming flow at once with processing-time triggers until the duration is over or the caller
 stops it (each stream at its ``pipelines.trigger.interval``: the dataset's, else the pipeline's,
 else every second); once flows run first, then materialized views are refreshed as soon as one of
@@ -19,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -56,6 +58,31 @@ def stop_between_batches(name: str, query: Any, grace_seconds: float = STOP_GRAC
             waited = True
         time.sleep(0.05)
     query.stop()
+
+
+def start_order(runnable: Sequence[PlannedFlow], waits: Mapping[str, set[str]]) -> list[str]:
+    """The order in which a triggered update offers ready flows a slot: streaming flows first,
+    then by the longest chain of flows that wait on each (transitively), then dependency order.
+
+    Why: with fewer slots than ready flows (two on two cores), the update ends sooner when the
+    longest work starts first. A stream reads a backlog of unknown size (after a stop, thousands of
+    events through a CDC ``MERGE`` per micro-batch) and nothing may wait on it (the orders pipeline's
+    SCD1/SCD2 flows are leaves), so a critical-path rule alone would start it last, after every
+    materialized view. Among batch flows, the longest chain of dependants is the critical path."""
+    dependants: dict[str, set[str]] = {planned.name: set() for planned in runnable}
+    for name, before in waits.items():
+        for flow in before:
+            dependants[flow].add(name)
+    chain: dict[str, int] = {}
+
+    def longest(name: str) -> int:
+        if name not in chain:
+            chain[name] = 1 + max((longest(d) for d in dependants[name]), default=0)
+        return chain[name]
+
+    position = {planned.name: i for i, planned in enumerate(runnable)}
+    streaming = {planned.name for planned in runnable if planned.streaming}
+    return sorted(position, key=lambda n: (n not in streaming, -longest(n), position[n]))
 
 
 def selection(graph: PipelineGraph, value: bool | Sequence[str] | None) -> set[str]:
@@ -158,7 +185,7 @@ class Scheduler:
         reporter = self.reporter
         runnable = self._runnable()
         waits = self.dependencies(runnable)
-        pending = {planned.name: planned for planned in runnable}  # in dependency order
+        pending = {name: self.graph.flows[name] for name in start_order(runnable, waits)}
         ended: set[str] = set()
         running: dict[Future[None], str] = {}
         flusher = BackgroundFlush(reporter)
@@ -230,11 +257,17 @@ class Scheduler:
         self._run_batch_flows(once_flows)
         intervals = {
             p.name: seconds(value, where=f"flow '{p.name}'")
-            for p in views if (value := self.trigger_interval_of(p)) is not None
+            for p in views
+            if (value := self.trigger_interval_of(p)) is not None
         }
         refresher = Refresher(
-            views, self.dependencies(views), SourceWatch(self.graph, self.context.layout.table),
-            self._run_one, self._may_run, self.max_concurrent_flows, intervals,
+            views,
+            self.dependencies(views),
+            SourceWatch(self.graph, self.context.layout.table),
+            self._run_one,
+            self._may_run,
+            self.max_concurrent_flows,
+            intervals,
         )
         flusher = BackgroundFlush(reporter)
         next_refresh = time.monotonic() + self.mv_interval

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from localdlt.conf_gate import ConfGate
 from localdlt.definitions import Dataset, DatasetKind, Flow
 from localdlt.graph import PipelineGraph, PlannedFlow
-from localdlt.scheduling import Scheduler
+from localdlt.scheduling import Scheduler, start_order
 
 
 def _graph() -> PipelineGraph:
@@ -68,6 +68,36 @@ def test_a_flow_waits_for_the_writers_it_reads_through_views_and_for_earlier_flo
         "both_b": {"silver", "both_a"},  # one writer of a table at a time
     }
     assert scheduler.max_concurrent_flows == 2
+
+
+def test_ready_flows_start_streams_first_then_the_longest_chain_of_dependants() -> None:
+    def flow(name: str, streaming: bool) -> PlannedFlow:
+        return PlannedFlow(Flow(name, name, None), (), streaming, None)
+
+    # silver feeds a CDC leaf (orders, streaming) and two materialized-view chains: a → a2 → a3
+    # (three long) and b (one long); c is a batch flow beside it all.
+    runnable = [
+        flow("silver", True),
+        flow("b", False),
+        flow("a", False),
+        flow("orders", True),
+        flow("a2", False),
+        flow("c", False),
+        flow("a3", False),
+    ]
+    waits = {
+        "silver": set(),
+        "b": {"silver"},
+        "a": {"silver"},
+        "orders": {"silver"},
+        "a2": {"a"},
+        "c": set(),
+        "a3": {"a2", "b"},
+    }
+
+    # Streams first (silver before orders: silver has the longer chain), then by chain length
+    # (a: a → a2 → a3; silver's own chain is four), ties in dependency order (b before a2, both 2).
+    assert start_order(runnable, waits) == ["silver", "orders", "a", "b", "a2", "c", "a3"]
 
 
 def test_a_flow_setting_conf_holds_the_gate_alone_and_a_nested_hold_is_free() -> None:
