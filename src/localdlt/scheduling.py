@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -192,23 +192,7 @@ class Scheduler:
         with ThreadPoolExecutor(self.max_concurrent_flows, thread_name_prefix="localdlt-flow") as pool:
             try:
                 while pending or running:
-                    for name, planned in list(pending.items()):
-                        if len(running) >= self.max_concurrent_flows:
-                            break
-                        if not waits[name] <= ended:
-                            continue
-                        del pending[name]
-                        if not self._selected(planned.flow.target):
-                            reporter.set_status(planned, FlowStatus.EXCLUDED)
-                            ended.add(name)
-                        elif self._bad_input(planned):
-                            reporter.failed_datasets.add(planned.flow.target)
-                            message = f"Flow '{planned.name}' SKIPPED due to upstream failure(s)."
-                            reporter.set_status(planned, FlowStatus.SKIPPED, message=message)
-                            ended.add(name)
-                        else:
-                            reporter.set_status(planned, FlowStatus.STARTING)
-                            running[pool.submit(self._run_one, planned)] = name
+                    self._start_ready(pending, waits, ended, lambda p: pool.submit(self._run_one, p), running)
                     if not running:
                         if pending and not any(waits[n] <= ended for n in pending):  # pragma: no cover
                             raise RuntimeError(f"flows wait on each other: {sorted(pending)}")
@@ -220,6 +204,41 @@ class Scheduler:
                         future.result()  # _run_one records flow errors; anything else is a bug to raise
             finally:
                 flusher.close()
+
+    def _start_ready(
+        self,
+        pending: dict[str, PlannedFlow],
+        waits: Mapping[str, set[str]],
+        ended: set[str],
+        submit: Callable[[PlannedFlow], Future[None]],
+        running: dict[Future[None], str],
+    ) -> None:
+        """Take every flow of ``pending`` whose waits have ended, in ``pending``'s order: EXCLUDED
+        or SKIPPED at once (no slot needed), else started while a slot is free. A flow that ends
+        without running can make later flows ready, and earlier ones in the start order too, so
+        the scan repeats until it ends nothing more."""
+        reporter = self.reporter
+        scan_again = True
+        while scan_again:
+            scan_again = False
+            for name, planned in list(pending.items()):
+                if not waits[name] <= ended:
+                    continue
+                if self._selected(planned.flow.target) and not self._bad_input(planned):
+                    if len(running) < self.max_concurrent_flows:
+                        del pending[name]
+                        reporter.set_status(planned, FlowStatus.STARTING)
+                        running[submit(planned)] = name
+                    continue
+                del pending[name]
+                if not self._selected(planned.flow.target):
+                    reporter.set_status(planned, FlowStatus.EXCLUDED)
+                else:
+                    reporter.failed_datasets.add(planned.flow.target)
+                    message = f"Flow '{planned.name}' SKIPPED due to upstream failure(s)."
+                    reporter.set_status(planned, FlowStatus.SKIPPED, message=message)
+                ended.add(name)
+                scan_again = True
 
     def _run_one(self, planned: PlannedFlow) -> None:
         """Run one flow in a worker thread; its Spark jobs go to a fair-scheduler pool of its own."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 from types import SimpleNamespace
 
 from localdlt.conf_gate import ConfGate
 from localdlt.definitions import Dataset, DatasetKind, Flow
 from localdlt.graph import PipelineGraph, PlannedFlow
+from localdlt.results import FlowStatus
 from localdlt.scheduling import Scheduler, start_order
 
 
@@ -98,6 +100,41 @@ def test_ready_flows_start_streams_first_then_the_longest_chain_of_dependants() 
     # Streams first (silver before orders: silver has the longer chain), then by chain length
     # (a: a → a2 → a3; silver's own chain is four), ties in dependency order (b before a2, both 2).
     assert start_order(runnable, waits) == ["silver", "orders", "a", "b", "a2", "c", "a3"]
+
+
+def test_flows_ending_without_running_free_the_flows_after_them_in_one_scan() -> None:
+    graph = _graph()
+    statuses: list[tuple[str, FlowStatus]] = []
+    reporter = SimpleNamespace(
+        results={},
+        failed_datasets=set(),
+        set_status=lambda planned, status, message=None: statuses.append((planned.name, status)),
+    )
+    scheduler = Scheduler(
+        SimpleNamespace(graph=graph, reporter=reporter),
+        refresh={"gold"},  # every other flow is EXCLUDED
+        full_refresh=set(),
+        trigger_interval=None,
+        mv_interval=60,
+        duration=None,
+        stop_event=threading.Event(),
+        max_concurrent_flows=2,
+    )
+    runnable = [graph.flows[name] for name in graph.flow_order if name != "changes"]
+    waits = scheduler.dependencies(runnable)
+    # Dependants before what they wait on: each exclusion frees a flow the scan has already passed.
+    order = ["gold", "both_b", "orders", "silver", "quarantine", "both_a", "bronze"]
+    pending = {name: graph.flows[name] for name in order}
+    ended: set[str] = set()
+    running: dict[Future[None], str] = {}
+
+    scheduler._start_ready(pending, waits, ended, lambda planned: Future(), running)
+
+    assert pending == {}
+    assert sorted(running.values()) == ["gold"]
+    assert ended == {"bronze", "silver", "quarantine", "orders", "both_a", "both_b"}
+    excluded = [(name, FlowStatus.EXCLUDED) for name in ended]
+    assert sorted(statuses) == sorted([("gold", FlowStatus.STARTING), *excluded])
 
 
 def test_a_flow_setting_conf_holds_the_gate_alone_and_a_nested_hold_is_free() -> None:
