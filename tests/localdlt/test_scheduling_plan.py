@@ -76,8 +76,8 @@ def test_ready_flows_start_streams_first_then_the_longest_chain_of_dependants() 
     def flow(name: str, streaming: bool) -> PlannedFlow:
         return PlannedFlow(Flow(name, name, None), (), streaming, None)
 
-    # silver feeds a CDC leaf (orders, streaming) and two materialized-view chains: a → a2 → a3
-    # (three long) and b (one long); c is a batch flow beside it all.
+    # silver feeds a CDC leaf (orders, streaming) and two materialized-view chains that meet:
+    # a → a2 → a3 (three long) and b → a3 (two long); c is a batch flow beside it all.
     runnable = [
         flow("silver", True),
         flow("b", False),
