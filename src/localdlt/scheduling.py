@@ -224,14 +224,15 @@ class Scheduler:
             for name, planned in list(pending.items()):
                 if not waits[name] <= ended:
                     continue
-                if self._selected(planned.flow.target) and not self._bad_input(planned):
+                selected = self._selected(planned.flow.target)
+                if selected and not self._bad_input(planned):
                     if len(running) < self.max_concurrent_flows:
                         del pending[name]
                         reporter.set_status(planned, FlowStatus.STARTING)
                         running[submit(planned)] = name
                     continue
                 del pending[name]
-                if not self._selected(planned.flow.target):
+                if not selected:
                     reporter.set_status(planned, FlowStatus.EXCLUDED)
                 else:
                     reporter.failed_datasets.add(planned.flow.target)
