@@ -7,8 +7,9 @@ The shapes localdlt can maintain, all over ONE Delta source:
 * ``AGGREGATE``: a ``GROUP BY`` at the top over a row-wise child, with only row-wise operators
   above it (projections, filters, ``explode``/``stack``: each output row comes from one group, so
   a group's rows are replaced together); ``decomposable`` when every aggregate function call in
-  its outputs (also inside expressions such as ``to_date(min(t))``) is a plain
-  count/sum/min/max/avg (mergeable from partial results), otherwise touched groups are recomputed;
+  its outputs (also inside expressions such as ``to_date(min(t))``) merges from partial results
+  (count/sum/min/max/avg, ``max_by``/``min_by`` of an orderable value, ``count(DISTINCT ...)``;
+  see :mod:`localdlt.mv.rewrite` for their buffers), otherwise touched groups are recomputed;
 * ``WINDOW``: window functions at the top with ``PARTITION BY`` (touched partitions recomputed).
 
 Anything else is ``OTHER`` and carries the issue that blocks incrementalization, named with
@@ -19,6 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from pyspark.sql.types import (
+    ArrayType,
+    CalendarIntervalType,
+    DataType,
+    MapType,
+    StructType,
+    VariantType,
+    _parse_datatype_json_string,
+)
 
 from localdlt.mv import jvm
 from localdlt.mv.issues import Issue, IssueType, not_deterministic, not_incrementalizable
@@ -35,7 +46,9 @@ _ROW_WISE_NODES = _PASS_THROUGH | {"Generate"}
 # Nodes allowed above an aggregate / window core: each of their output rows comes from one row
 # of the core, so the rows of one group (partition) are still replaced together.
 _TOP_NODES = _ROW_WISE_NODES
-_MERGEABLE = {"Count", "Sum", "Min", "Max", "Average"}
+_MERGEABLE = {"Count", "Sum", "Min", "Max", "Average", "MaxBy", "MinBy"}
+# max_by / min_by keep ``max(struct(ordering, value))``: the value must be orderable too.
+_BY_VALUE = {"MaxBy", "MinBy"}
 _TIME_FUNCTIONS = {
     "CurrentTimestamp",
     "CurrentDate",
@@ -202,17 +215,35 @@ def _aggregate_merge_issues(aggregate: Any) -> list[Issue]:
             continue
         for leaf in aggregate_leaves(unaliased(expr), grouping):
             function = leaf.aggregateFunction()
-            if leaf.isDistinct():
+            name = jvm.class_name(function)
+            if leaf.isDistinct() and name != "Count":
                 issues.append(
                     not_incrementalizable("AGGREGATE_WITH_DISTINCT", expression_name=_pretty(function))
                 )
-            elif jvm.class_name(function) not in _MERGEABLE:
+            elif name not in _MERGEABLE or (name in _BY_VALUE and not _orderable(function)):
                 issues.append(
                     not_incrementalizable(
                         "AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", expression_name=_pretty(function)
                     )
                 )
     return issues
+
+
+def _orderable(by_function: Any) -> bool:
+    """Whether the value of a ``max_by`` / ``min_by`` call can be compared (Spark's
+    ``RowOrdering.isOrderable``: no map, variant or interval anywhere in its type)."""
+    value_type = _parse_datatype_json_string(jvm.children(by_function)[0].dataType().json())
+    return _orderable_type(value_type)
+
+
+def _orderable_type(data_type: DataType) -> bool:
+    if isinstance(data_type, (MapType, VariantType, CalendarIntervalType)):
+        return False
+    if isinstance(data_type, ArrayType):
+        return _orderable_type(data_type.elementType)
+    if isinstance(data_type, StructType):
+        return all(_orderable_type(f.dataType) for f in data_type.fields)
+    return True
 
 
 def _key_of(expr: Any, grouping: list[Any]) -> int | None:

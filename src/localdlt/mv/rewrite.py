@@ -2,7 +2,9 @@
 
 * the query's relation replaced by the rows a change data feed reports (``with_changes``);
 * the core (aggregate / window) restricted to touched keys (``restricted_to_keys``);
-* aggregate buffers (count/sum/min/max, avg as sum + count) and their re-aggregation;
+* aggregate buffers (count/sum/min/max, avg as sum + count, ``max_by``/``min_by`` as the extreme
+  ``struct(ordering, value)``, ``count(DISTINCT ...)`` as the set of values) and their
+  re-aggregation;
 * the nodes above the core applied to rows rebuilt from buffers (``finish_from_buffers``).
 """
 
@@ -122,7 +124,8 @@ def recompute_for_keys(spark: SparkSession, shape: Shape, keys: DataFrame) -> Da
 @dataclass(frozen=True)
 class Buffer:
     """One stored partial result of an aggregate function call (``kind``: count/sum/min/max/
-    avg_sum/avg_count) of output ``output``, ``leaf``-th call in it (see ``aggregate_leaves``)."""
+    avg_sum/avg_count/max_by/min_by/count_distinct) of output ``output``, ``leaf``-th call in it
+    (see ``aggregate_leaves``)."""
 
     output: int
     leaf: int
@@ -141,56 +144,90 @@ def _leaves(shape: Shape) -> list[tuple[int, int, Any]]:
     return out
 
 
+def _kinds(leaf: Any) -> tuple[str, ...]:
+    name = jvm.class_name(leaf.aggregateFunction())
+    if name == "Count" and leaf.isDistinct():
+        return ("count_distinct",)
+    return {"Average": ("avg_sum", "avg_count"), "MaxBy": ("max_by",), "MinBy": ("min_by",)}.get(
+        name, (name.lower(),)
+    )
+
+
 def buffers_of(shape: Shape) -> list[Buffer]:
     """The buffer columns of a decomposable aggregate, in a stable order."""
-    out: list[Buffer] = []
-    for index, j, leaf in _leaves(shape):
-        name = jvm.class_name(leaf.aggregateFunction()).lower()
-        kinds = ("avg_sum", "avg_count") if name == "average" else (name,)
-        out.extend(Buffer(index, j, kind, f"__b{index}_{j}_{kind}") for kind in kinds)
-    return out
+    return [
+        Buffer(index, j, kind, f"__b{index}_{j}_{kind}")
+        for index, j, leaf in _leaves(shape)
+        for kind in _kinds(leaf)
+    ]
+
+
+def _buffer_column(spark: SparkSession, kind: str, aggregate: Any) -> Column:
+    """The partial aggregate of one buffer over raw rows (see :func:`buffer_frame`)."""
+    function = aggregate.aggregateFunction()
+    if kind in ("count", "sum", "min", "max"):
+        return jvm.column(spark, aggregate)
+    arguments = [jvm.column(spark, child) for child in jvm.children(function)]
+    condition = jvm.column(spark, aggregate.filter().get()) if aggregate.filter().isDefined() else None
+
+    def where(value: Column, *not_null: Column) -> Column:
+        """``value`` for rows that pass the FILTER clause and have every ``not_null`` set, else NULL."""
+        tests = [c for c in (condition, *[n.isNotNull() for n in not_null]) if c is not None]
+        return F.when(reduce(lambda a, b: a & b, tests), value) if tests else value
+
+    if kind == "avg_sum":
+        decimal = str(function.dataType().typeName()).startswith("decimal")
+        return F.sum(where(arguments[0] if decimal else arguments[0].cast("double")))
+    if kind == "avg_count":
+        return F.count(where(arguments[0]))
+    if kind in ("max_by", "min_by"):
+        # Rows whose ordering is NULL never win, as in Spark's MaxBy/MinBy. Among equal orderings
+        # the greater (max_by) / smaller (min_by) value wins; Spark's own pick is arbitrary there.
+        value, ordering = arguments
+        extreme = F.max if kind == "max_by" else F.min
+        return extreme(where(F.struct(ordering.alias("o"), value.alias("v")), ordering))
+    # count_distinct: the distinct tuples whose every argument is non-NULL, as COUNT(DISTINCT) counts
+    values = arguments[0] if len(arguments) == 1 else F.struct(*arguments)
+    return F.collect_set(where(values, *arguments))
 
 
 def buffer_frame(spark: SparkSession, shape: Shape, child: DataFrame) -> DataFrame:
     """``child`` aggregated per key into buffers: ``__k0.., __b<i>_<j>_<kind>..``."""
     keys = [c.alias(KEY.format(i)) for i, c in enumerate(key_columns(spark, shape))]
     leaves = {(index, j): leaf for index, j, leaf in _leaves(shape)}
-    columns = []
-    for buf in buffers_of(shape):
-        aggregate = leaves[(buf.output, buf.leaf)]
-        if buf.kind.startswith("avg_"):
-            function = aggregate.aggregateFunction()
-            value = jvm.column(spark, jvm.children(function)[0])
-            if aggregate.filter().isDefined():
-                value = F.when(jvm.column(spark, aggregate.filter().get()), value)
-            if buf.kind == "avg_sum":
-                decimal = str(function.dataType().typeName()).startswith("decimal")
-                columns.append(F.sum(value if decimal else value.cast("double")).alias(buf.column))
-            else:
-                columns.append(F.count(value).alias(buf.column))
-        else:
-            columns.append(jvm.column(spark, aggregate).alias(buf.column))
+    columns = [
+        _buffer_column(spark, buf.kind, leaves[(buf.output, buf.leaf)]).alias(buf.column)
+        for buf in buffers_of(shape)
+    ]
     grouped = child.groupBy(*keys) if keys else child.groupBy()
     return grouped.agg(*columns) if columns else child.select(*keys).distinct()
+
+
+_MERGE: dict[str, Any] = {
+    "count": F.sum,
+    "sum": F.sum,
+    "avg_sum": F.sum,
+    "avg_count": F.sum,
+    "min": F.min,
+    "max": F.max,
+    "min_by": F.min,
+    "max_by": F.max,
+    "count_distinct": lambda c: F.array_distinct(F.flatten(F.collect_list(c))),
+}
 
 
 def merge_buffers(shape: Shape, frames: DataFrame) -> DataFrame:
     """Re-aggregate buffer rows of the same keys (state rows ∪ partial rows) into one row per key."""
     n_keys = len(shape.keys)
     keys = [KEY.format(i) for i in range(n_keys)]
-    merged = []
     types = dict(frames.dtypes)
-    for buf in buffers_of(shape):
-        col = F.col(buf.column)
-        function = {
-            "count": F.sum,
-            "sum": F.sum,
-            "avg_sum": F.sum,
-            "avg_count": F.sum,
-            "min": F.min,
-            "max": F.max,
-        }[buf.kind]
-        merged.append(function(col).cast(types[buf.column]).alias(buf.column))
+    merged = [
+        # sums widen (a decimal sum gains 10 digits): back to the buffer's own type
+        _MERGE[buf.kind](F.col(buf.column)).cast(types[buf.column]).alias(buf.column)
+        if buf.kind in ("count", "sum", "avg_sum", "avg_count")
+        else _MERGE[buf.kind](F.col(buf.column)).alias(buf.column)
+        for buf in buffers_of(shape)
+    ]
     grouped = frames.groupBy(*keys) if keys else frames.groupBy()
     return grouped.agg(*merged) if merged else frames.select(*keys).distinct()
 
@@ -199,6 +236,10 @@ def _leaf_value(buf: Buffer, leaf: Any) -> Column:
     """The value of one aggregate function call from its merged buffer column(s)."""
     if buf.kind == "count":
         return F.coalesce(F.col(buf.column), F.lit(0))
+    if buf.kind == "count_distinct":
+        return F.coalesce(F.size(F.col(buf.column)), F.lit(0)).cast("long")
+    if buf.kind in ("max_by", "min_by"):
+        return F.col(buf.column).getField("v")
     if buf.kind != "avg_sum":
         return F.col(buf.column)
     result_type = leaf.aggregateFunction().dataType()

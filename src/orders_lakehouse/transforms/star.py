@@ -2,7 +2,9 @@
 ``dim_date`` dimensions, all batch functions over ``silver_order_events`` (materialized views).
 
 Every attribute is picked by event time (``min_by`` / ``max_by``), never by arrival order, so the
-tables are the same however the events were batched.
+tables are the same however the events were batched. Events of the same time are told apart by
+their ``event_id`` (:data:`EVENT_ORDER`): without it Spark's pick among them is arbitrary, and an
+incremental refresh could pick another one than a recompute.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from pyspark.sql import functions as F
 from orders_lakehouse.transforms.current_state import STATUSES
 
 
+# The order of events: by time, then by id (unique in Silver).
+EVENT_ORDER = "struct(event_time, event_id)"
+
+
 def _latest(column: str) -> F.Column:
-    return F.expr(f"max_by({column}, event_time) FILTER (WHERE {column} IS NOT NULL)")
+    return F.expr(f"max_by({column}, {EVENT_ORDER}) FILTER (WHERE {column} IS NOT NULL)")
 
 
 def _on_created(column: str) -> F.Column:
-    return F.expr(f"min_by({column}, event_time) FILTER (WHERE status = 'created')")
+    return F.expr(f"min_by({column}, {EVENT_ORDER}) FILTER (WHERE status = 'created')")
 
 
 def date_key(ts: F.Column) -> F.Column:
@@ -44,7 +50,7 @@ def fact_orders(events: DataFrame) -> DataFrame:
         _on_created("discount").alias("discount"),
         _on_created("shipping_amount").alias("shipping_amount"),
         _on_created("total").alias("total"),
-        F.expr("max_by(status, struct(event_time, event_id))").alias("current_status"),
+        F.expr(f"max_by(status, {EVENT_ORDER})").alias("current_status"),
         *[F.expr(f"min(event_time) FILTER (WHERE status = '{s}')").alias(f"{s}_at") for s in STATUSES],
         F.expr("count(*) FILTER (WHERE status = 'payment_failed')").alias("payment_failures"),
         _latest("carrier").alias("carrier"),
@@ -91,11 +97,12 @@ def dim_customer(events: DataFrame) -> DataFrame:
 def dim_product(events: DataFrame) -> DataFrame:
     """One row per ``sku`` seen on ``order_created`` items: latest name and unit price."""
     items = events.filter(F.col("status") == "created").select(
-        "event_time", F.explode("items").alias("item")
+        "event_time", "event_id", F.explode("items").alias("item")
     )
     return (
         items.select(
             "event_time",
+            "event_id",
             "item.sku",
             F.col("item.name").alias("name"),
             F.col("item.unit_price").alias("unit_price"),

@@ -70,15 +70,27 @@ def _views(spark: SparkSession) -> dict[str, object]:
             .filter(F.col("lo").isNotNull())
             .select(F.explode(F.sequence("lo", "hi", F.expr("INTERVAL 1 HOUR"))).alias("hour"), "n", "amount")
         ),
-        # not decomposable: distinct counts, exact percentile, max_by
+        # decomposable: max_by / min_by (with FILTER, NULL values and NULL orderings, a struct
+        # ordering as the star schema's tie-break) and distinct counts (one and two arguments)
+        "latest": lambda d: d.groupBy("k").agg(
+            F.expr("max_by(v, ts)").alias("last_v"),
+            F.expr("min_by(amount, ts) FILTER (WHERE v > 3)").alias("first_amount"),
+            F.expr("max_by(tags, struct(date_trunc('hour', ts), id)) FILTER (WHERE tags IS NOT NULL)")
+            .alias("last_tags"),
+            F.expr("min_by(id, if(v IS NULL, NULL, ts))").alias("first_valued_id"),  # NULL orderings
+            F.expr("count(DISTINCT v)").alias("values"),
+            F.expr("count(DISTINCT v, amount) FILTER (WHERE id % 2 = 0)").alias("pairs"),
+            (F.expr("max_by(id, ts)") + F.countDistinct("tags")).alias("mixed"),
+        ),
+        # not decomposable: an exact percentile (distinct counts and max_by are)
         "distinct": lambda d: d.groupBy("k").agg(
             F.countDistinct("v").alias("values"),
             F.expr("percentile(v, 0.5)").alias("median"),
             F.expr("max_by(id, ts)").alias("latest_id"),
         ),
-        # gold_product_sales' shape: grouped by an element of an exploded array, not decomposable:
-        # the touched keys come from exploding the changed rows (pre-images of updates and
-        # deletes included) and the recompute restricts the exploded source to them
+        # gold_product_sales' shape: grouped by an element of an exploded array: the touched keys
+        # come from exploding the changed rows (pre-images of updates and deletes included) and
+        # the recompute restricts the exploded source to them
         "per_tag": lambda d: (
             d.filter(F.col("v").isNull() | (F.col("v") != 4))
             .select("id", "k", "ts", "v", F.explode("tags").alias("tag"))
@@ -166,8 +178,9 @@ APPEND = {
     "rows": Technique.APPEND_ONLY,
     "sums": Technique.GROUP_AGGREGATE,
     "overall": Technique.GROUP_AGGREGATE,
+    "latest": Technique.GROUP_AGGREGATE,
     "distinct": Technique.GENERIC_AGGREGATE,
-    "per_tag": Technique.GENERIC_AGGREGATE,
+    "per_tag": Technique.GROUP_AGGREGATE,
     "ranked": Technique.WINDOW_FUNCTION,
     "pairs": Technique.GROUP_AGGREGATE,
 }
@@ -177,6 +190,8 @@ CHANGE = {
     "sums": Technique.GENERIC_AGGREGATE,
     "overall": Technique.GENERIC_AGGREGATE,
     "pairs": Technique.GENERIC_AGGREGATE,
+    "latest": Technique.GENERIC_AGGREGATE,
+    "per_tag": Technique.GENERIC_AGGREGATE,
 }
 IDLE = dict.fromkeys(APPEND, Technique.NO_OP)
 

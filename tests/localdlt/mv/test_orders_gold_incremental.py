@@ -325,7 +325,7 @@ def test_top_products_and_alerts_refresh_from_incremental_parts(
     full4 = [FULL, FULL, FULL, NO_OP]
     assert _planning(spark, storage) == {
         "gold_payment_health": [FULL, GROUP, GROUP, NO_OP],
-        "fact_orders": [FULL, GENERIC, GENERIC, NO_OP],
+        "fact_orders": [FULL, GROUP, GROUP, NO_OP],  # max_by / min_by merged from their buffers
         # the orders / SKUs the new events touch, recomputed (a cancellation is a pre-image of
         # gold_order_items' change data feed: the SKUs of the order it cancels)
         "gold_order_items": [FULL, GENERIC, GENERIC, NO_OP],
@@ -385,9 +385,10 @@ def test_explain_names_the_parts_techniques_and_the_tops_blockers(
     }
     assert out == {
         "gold_payment_health": (GROUP, GENERIC),
-        "fact_orders": (GENERIC, GENERIC),
+        "fact_orders": (GROUP, GENERIC),
         "gold_order_items": (GENERIC, GENERIC),
-        "gold_product_sales": (GENERIC, GENERIC),
+        # mergeable (max_by, count DISTINCT), but its source is updated: GENERIC in the run above
+        "gold_product_sales": (GROUP, GENERIC),
         "gold_top_products": (FULL, FULL),
         "gold_payment_failure_alerts": (GROUP, GENERIC),
         "gold_sla_breach_alerts": (GROUP, GENERIC),

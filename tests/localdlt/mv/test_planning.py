@@ -46,13 +46,22 @@ def test_shapes_and_blocking_operators(spark: SparkSession, source: Path) -> Non
     )
     assert (summed.kind, summed.decomposable, summed.key_columns) == (AGGREGATE, True, ["k"])
 
+    latest = _shape(
+        d.groupBy("k").agg(F.countDistinct("v").alias("n"), F.expr("max_by(v, id)").alias("last"))
+    )
+    assert (latest.kind, latest.decomposable) == (AGGREGATE, True)  # distinct values / extremes kept
     distinct = _shape(
-        d.groupBy("k").agg(F.countDistinct("v").alias("n"), F.expr("percentile(v, 0.5)").alias("p"))
+        d.groupBy("k").agg(
+            F.sum_distinct("v").alias("n"),
+            F.expr("percentile(v, 0.5)").alias("p"),
+            F.expr("min_by(map(k, v), id)").alias("m"),  # a map cannot be ordered
+        )
     )
     assert distinct.kind == AGGREGATE and not distinct.decomposable
     assert [(i.plan_not_incrementalizable_sub_type, i.expression_name) for i in distinct.merge_issues] == [
-        ("AGGREGATE_WITH_DISTINCT", "count"),
+        ("AGGREGATE_WITH_DISTINCT", "sum"),
         ("AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", "percentile"),
+        ("AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", "min_by"),
     ]
 
     ranked = _shape(
