@@ -8,8 +8,9 @@ The shapes localdlt can maintain, all over ONE Delta source:
   above it (projections, filters, ``explode``/``stack``: each output row comes from one group, so
   a group's rows are replaced together); ``decomposable`` when every aggregate function call in
   its outputs (also inside expressions such as ``to_date(min(t))``) merges from partial results
-  (count/sum/min/max/avg, ``max_by``/``min_by`` of an orderable value, ``count(DISTINCT ...)``;
-  see :mod:`localdlt.mv.rewrite` for their buffers), otherwise touched groups are recomputed;
+  (count/sum/min/max/avg/``count_if``, ``max_by``/``min_by`` of an orderable value,
+  ``count(DISTINCT ...)``, ``collect_list`` whose list is sorted by ``sort_array``; see
+  :mod:`localdlt.mv.rewrite` for their buffers), otherwise touched groups are recomputed;
 * ``WINDOW``: window functions at the top with ``PARTITION BY`` (touched partitions recomputed).
 
 Anything else is ``OTHER`` and carries the issue that blocks incrementalization, named with
@@ -46,7 +47,7 @@ _ROW_WISE_NODES = _PASS_THROUGH | {"Generate"}
 # Nodes allowed above an aggregate / window core: each of their output rows comes from one row
 # of the core, so the rows of one group (partition) are still replaced together.
 _TOP_NODES = _ROW_WISE_NODES
-_MERGEABLE = {"Count", "Sum", "Min", "Max", "Average", "MaxBy", "MinBy"}
+_MERGEABLE = {"Count", "CountIf", "Sum", "Min", "Max", "Average", "MaxBy", "MinBy", "CollectList"}
 # max_by / min_by keep ``max(struct(ordering, value))``: the value must be orderable too.
 _BY_VALUE = {"MaxBy", "MinBy"}
 _TIME_FUNCTIONS = {
@@ -207,12 +208,24 @@ def aggregate_leaves(expr: Any, grouping: list[Any]) -> list[Any]:
     return [leaf for child in jvm.children(expr) for leaf in aggregate_leaves(child, grouping)]
 
 
+def _sorted_calls(expr: Any) -> list[Any]:
+    """The aggregate calls directly under ``sort_array`` in ``expr``: their order does not show."""
+    return [
+        kid
+        for sub in jvm.walk_expressions(expr)
+        if jvm.class_name(sub) == "SortArray"
+        for kid in jvm.children(sub)[:1]
+        if jvm.class_name(kid) == "AggregateExpression"
+    ]
+
+
 def _aggregate_merge_issues(aggregate: Any) -> list[Issue]:
     grouping = jvm.seq(aggregate.groupingExpressions())
     issues: list[Issue] = []
     for expr in jvm.seq(aggregate.aggregateExpressions()):
         if _key_of(expr, grouping) is not None:
             continue
+        sorted_calls = _sorted_calls(unaliased(expr))
         for leaf in aggregate_leaves(unaliased(expr), grouping):
             function = leaf.aggregateFunction()
             name = jvm.class_name(function)
@@ -220,7 +233,12 @@ def _aggregate_merge_issues(aggregate: Any) -> list[Issue]:
                 issues.append(
                     not_incrementalizable("AGGREGATE_WITH_DISTINCT", expression_name=_pretty(function))
                 )
-            elif name not in _MERGEABLE or (name in _BY_VALUE and not _orderable(function)):
+            elif (
+                name not in _MERGEABLE
+                or (name in _BY_VALUE and not _orderable(function))
+                # a list's order is that of the rows read: merged lists equal a recompute's only sorted
+                or (name == "CollectList" and not any(leaf.semanticEquals(c) for c in sorted_calls))
+            ):
                 issues.append(
                     not_incrementalizable(
                         "AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", expression_name=_pretty(function)

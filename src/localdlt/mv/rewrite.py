@@ -3,8 +3,8 @@
 * the query's relation replaced by the rows a change data feed reports (``with_changes``);
 * the core (aggregate / window) restricted to touched keys (``restricted_to_keys``);
 * aggregate buffers (count/sum/min/max, avg as sum + count, ``max_by``/``min_by`` as the extreme
-  ``struct(ordering, value)``, ``count(DISTINCT ...)`` as the set of values) and their
-  re-aggregation;
+  ``struct(ordering, value)``, ``count(DISTINCT ...)`` as the set of values, a sorted
+  ``collect_list`` as the list) and their re-aggregation;
 * the nodes above the core applied to rows rebuilt from buffers (``finish_from_buffers``).
 """
 
@@ -124,7 +124,7 @@ def recompute_for_keys(spark: SparkSession, shape: Shape, keys: DataFrame) -> Da
 @dataclass(frozen=True)
 class Buffer:
     """One stored partial result of an aggregate function call (``kind``: count/sum/min/max/
-    avg_sum/avg_count/max_by/min_by/count_distinct) of output ``output``, ``leaf``-th call in it
+    avg_sum/avg_count/max_by/min_by/count_distinct/collect_list) of output ``output``, ``leaf``-th call in it
     (see ``aggregate_leaves``)."""
 
     output: int
@@ -148,9 +148,14 @@ def _kinds(leaf: Any) -> tuple[str, ...]:
     name = jvm.class_name(leaf.aggregateFunction())
     if name == "Count" and leaf.isDistinct():
         return ("count_distinct",)
-    return {"Average": ("avg_sum", "avg_count"), "MaxBy": ("max_by",), "MinBy": ("min_by",)}.get(
-        name, (name.lower(),)
-    )
+    kinds = {
+        "Average": ("avg_sum", "avg_count"),
+        "CountIf": ("count",),
+        "MaxBy": ("max_by",),
+        "MinBy": ("min_by",),
+        "CollectList": ("collect_list",),
+    }
+    return kinds.get(name, (name.lower(),))
 
 
 def buffers_of(shape: Shape) -> list[Buffer]:
@@ -186,6 +191,8 @@ def _buffer_column(spark: SparkSession, kind: str, aggregate: Any) -> Column:
         value, ordering = arguments
         extreme = F.max if kind == "max_by" else F.min
         return extreme(where(F.struct(ordering.alias("o"), value.alias("v")), ordering))
+    if kind == "collect_list":  # NULLs are skipped, as collect_list skips them
+        return F.collect_list(where(arguments[0]))
     # count_distinct: the distinct tuples whose every argument is non-NULL, as COUNT(DISTINCT) counts
     values = arguments[0] if len(arguments) == 1 else F.struct(*arguments)
     return F.collect_set(where(values, *arguments))
@@ -213,6 +220,7 @@ _MERGE: dict[str, Any] = {
     "min_by": F.min,
     "max_by": F.max,
     "count_distinct": lambda c: F.array_distinct(F.flatten(F.collect_list(c))),
+    "collect_list": lambda c: F.flatten(F.collect_list(c)),  # in some order: sorted above
 }
 
 

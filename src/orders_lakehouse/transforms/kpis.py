@@ -139,7 +139,9 @@ def order_items(events: DataFrame) -> DataFrame:
     created = F.when(F.col("status") == "created", F.struct("event_time", "items").cast(element))
     return events.groupBy("order_id").agg(
         (F.expr("count_if(status = 'cancelled') > 0") & F.col("order_id").isNotNull()).alias("cancelled"),
-        F.array_sort(F.collect_list(created)).alias("created"),
+        # sort_array, not array_sort: the same order (no NULL element), and the one a refresh can
+        # merge into the stored list (localdlt GROUP_AGGREGATE; Spark's own sort of a row set)
+        F.sort_array(F.collect_list(created)).alias("created"),
     )
 
 

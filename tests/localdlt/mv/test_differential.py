@@ -71,7 +71,8 @@ def _views(spark: SparkSession) -> dict[str, object]:
             .select(F.explode(F.sequence("lo", "hi", F.expr("INTERVAL 1 HOUR"))).alias("hour"), "n", "amount")
         ),
         # decomposable: max_by / min_by (with FILTER, NULL values and NULL orderings, a struct
-        # ordering as the star schema's tie-break) and distinct counts (one and two arguments)
+        # ordering as the star schema's tie-break), distinct counts (one and two arguments), a
+        # sorted collect_list, count_if
         "latest": lambda d: d.groupBy("k").agg(
             F.expr("max_by(v, ts)").alias("last_v"),
             F.expr("min_by(amount, ts) FILTER (WHERE v > 3)").alias("first_amount"),
@@ -81,6 +82,9 @@ def _views(spark: SparkSession) -> dict[str, object]:
             F.expr("count(DISTINCT v)").alias("values"),
             F.expr("count(DISTINCT v, amount) FILTER (WHERE id % 2 = 0)").alias("pairs"),
             (F.expr("max_by(id, ts)") + F.countDistinct("tags")).alias("mixed"),
+            # a sorted list (gold_order_items' shape) and count_if
+            F.sort_array(F.collect_list(F.when(F.col("v") > 2, F.struct("ts", "tags")))).alias("list"),
+            F.expr("count_if(v > 5)").alias("big"),
         ),
         # not decomposable: an exact percentile (distinct counts and max_by are)
         "distinct": lambda d: d.groupBy("k").agg(

@@ -326,9 +326,9 @@ def test_top_products_and_alerts_refresh_from_incremental_parts(
     assert _planning(spark, storage) == {
         "gold_payment_health": [FULL, GROUP, GROUP, NO_OP],
         "fact_orders": [FULL, GROUP, GROUP, NO_OP],  # max_by / min_by merged from their buffers
-        # the orders / SKUs the new events touch, recomputed (a cancellation is a pre-image of
+        "gold_order_items": [FULL, GROUP, GROUP, NO_OP],  # a sorted list and count_if, merged
+        # the SKUs the new events touch, recomputed (a cancellation is a pre-image of
         # gold_order_items' change data feed: the SKUs of the order it cancels)
-        "gold_order_items": [FULL, GENERIC, GENERIC, NO_OP],
         "gold_product_sales": [FULL, GENERIC, GENERIC, NO_OP],
         "gold_top_products": full4,  # the ranking of the per-SKU table
         # windows of gold_payment_health rewritten (update 2) or only appended (update 3)
@@ -386,7 +386,7 @@ def test_explain_names_the_parts_techniques_and_the_tops_blockers(
     assert out == {
         "gold_payment_health": (GROUP, GENERIC),
         "fact_orders": (GROUP, GENERIC),
-        "gold_order_items": (GENERIC, GENERIC),
+        "gold_order_items": (GROUP, GENERIC),
         # mergeable (max_by, count DISTINCT), but its source is updated: GENERIC in the run above
         "gold_product_sales": (GROUP, GENERIC),
         "gold_top_products": (FULL, FULL),

@@ -47,7 +47,12 @@ def test_shapes_and_blocking_operators(spark: SparkSession, source: Path) -> Non
     assert (summed.kind, summed.decomposable, summed.key_columns) == (AGGREGATE, True, ["k"])
 
     latest = _shape(
-        d.groupBy("k").agg(F.countDistinct("v").alias("n"), F.expr("max_by(v, id)").alias("last"))
+        d.groupBy("k").agg(
+            F.countDistinct("v").alias("n"),
+            F.expr("max_by(v, id)").alias("last"),
+            F.sort_array(F.collect_list("v")).alias("values"),
+            F.expr("count_if(v > 1)").alias("big"),
+        )
     )
     assert (latest.kind, latest.decomposable) == (AGGREGATE, True)  # distinct values / extremes kept
     distinct = _shape(
@@ -55,6 +60,7 @@ def test_shapes_and_blocking_operators(spark: SparkSession, source: Path) -> Non
             F.sum_distinct("v").alias("n"),
             F.expr("percentile(v, 0.5)").alias("p"),
             F.expr("min_by(map(k, v), id)").alias("m"),  # a map cannot be ordered
+            F.collect_list("v").alias("l"),  # its order is the rows': mergeable only sorted
         )
     )
     assert distinct.kind == AGGREGATE and not distinct.decomposable
@@ -62,6 +68,7 @@ def test_shapes_and_blocking_operators(spark: SparkSession, source: Path) -> Non
         ("AGGREGATE_WITH_DISTINCT", "sum"),
         ("AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", "percentile"),
         ("AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", "min_by"),
+        ("AGGREGATE_WITH_UNSUPPORTED_EXPRESSION", "collect_list"),
     ]
 
     ranked = _shape(
