@@ -210,12 +210,19 @@ def test_incremental_refreshes_equal_recomputes(spark: SparkSession, source: Pat
     table = DeltaTable.forPath(spark, str(source))
     next_id = 100
     seen: Counter[Technique] = Counter()
-    steps = ["append", "idle", "update", "delete", "empty"]
+    steps = ["append", "idle", "new_groups", "append", "update", "delete", "empty"]
+    new_group = None
     for step in steps:
         before = deltalog.latest_version(source)
-        if step == "append":
+        latest = deltalog.latest_version(root / "tables" / "latest")
+        if step in ("append", "new_groups"):
             rows = [_row(rng, next_id + i, late=i % 2 == 0) for i in range(rng.randint(2, 4))]
             rows[0] = (*rows[0][:2], 42, *rows[0][3:])  # a value never seen: a new (k, v) pair
+            if step == "new_groups":  # keys never seen: the groups' rows are appended, not merged
+                new_group = f"new-{next_id}"
+                rows = [(r[0], new_group, *r[2:]) for r in rows]
+            elif new_group is not None:  # a group first appended, now merged with its stored buffers
+                rows[-1] = (rows[-1][0], new_group, *rows[-1][2:])
             next_id += len(rows)
             spark.createDataFrame(rows, SCHEMA).write.format("delta").mode("append").save(str(source))
             expected = APPEND
@@ -238,8 +245,10 @@ def test_incremental_refreshes_equal_recomputes(spark: SparkSession, source: Pat
         differing = {k: (v.short, expected[k].short) for k, v in chosen.items() if v != expected[k]}
         assert chosen == expected, (step, differing)
         seen.update(chosen.values())
-        if step == "append":  # new pairs were only appended: views reading it stay append-only
+        if step in ("append", "new_groups"):  # new pairs were only appended: readers stay append-only
             assert _appends_only(root / "tables" / "pairs", after_version=pairs)
+        # a merge of stored groups rewrites rows; groups never seen are appended
+        assert _appends_only(root / "tables" / "latest", after_version=latest) == (step == "new_groups")
     assert set(seen) == set(Technique), seen
 
 
