@@ -14,8 +14,9 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 # What `make bench` runs: the runtime's speed, latency and refresh-growth figures (issues 11, 12).
-# The serving bench (its tables take ~35 min to build uncached), the Auto Loader emulation bench
-# and the warm-JVM profile of small updates (bench_warm) are run by name.
+# The serving bench (its tables take ~35 min to build uncached), the Auto Loader emulation bench,
+# the warm-JVM profile of small updates (bench_warm) and the refresh of updates touching existing
+# orders (bench_mv_touched, ~5 min) are run by name.
 DEFAULT = ["catchup", "updates", "latency", "mv_growth"]
 
 
@@ -74,6 +75,9 @@ def summary_line(since: float) -> str:
             f"MV refresh {growth['incremental_ratio']}x on 100x the history (full recompute "
             f"{growth['full_recompute_ratio']}x)"
         )
+    if "mv_touched" in latest:
+        seconds = " / ".join(f"{u['seconds']} s" for u in latest["mv_touched"]["updates"])
+        parts.append(f"fact_orders refresh, new / recent / old orders touched: {seconds}")
     return "SUMMARY " + ("; ".join(parts) if parts else "no results written")
 
 
