@@ -271,11 +271,8 @@ def _incremental(
         # retried refresh would merge the same rows into twice.
         if touched_stored is None:
             # Only groups never seen: the view has no row of theirs either (each of its rows comes
-            # from a stored group), so both are appends, and the views reading this one still see
-            # an append-only source.
-            written = writers.append(rewrite.finish_from_buffers(spark, shape, partial), request.target)
-            writers.append(partial, request.state_dir / BUFFERS)
-            return written
+            # from a stored group), so both are appends.
+            return _append_groups(spark, shape, request, partial)
         merged = rewrite.merge_buffers(shape, touched_stored.unionByName(partial)).localCheckpoint()
         rows = rewrite.finish_from_buffers(spark, shape, merged)
         written = _replace_in_target(spark, shape, request.target, rows, keys)
@@ -307,8 +304,15 @@ def _append_new_keys(
     new_keys = _semi(partial, stored.select(*partial.columns), how="left_anti").localCheckpoint()
     if new_keys.isEmpty():
         return 0
-    written = writers.append(rewrite.finish_from_buffers(spark, shape, new_keys), request.target)
-    writers.append(new_keys, request.state_dir / BUFFERS)  # second, as in the merge above
+    return _append_groups(spark, shape, request, new_keys)
+
+
+def _append_groups(spark: SparkSession, shape: Shape, request: Request, buffers: DataFrame) -> int:
+    """Append groups the view has never had: their rows (rebuilt from ``buffers``) to the view, then
+    ``buffers`` to the stored ones (second, as in the merge). Appends keep the view append-only for
+    the views that read it. Returns the rows appended to the view."""
+    written = writers.append(rewrite.finish_from_buffers(spark, shape, buffers), request.target)
+    writers.append(buffers, request.state_dir / BUFFERS)
     return written
 
 

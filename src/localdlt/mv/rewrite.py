@@ -144,18 +144,21 @@ def _leaves(shape: Shape) -> list[tuple[int, int, Any]]:
     return out
 
 
+# Buffer kinds of the aggregate functions whose kind is not their lower-cased class name.
+_KINDS = {
+    "Average": ("avg_sum", "avg_count"),
+    "CountIf": ("count",),
+    "MaxBy": ("max_by",),
+    "MinBy": ("min_by",),
+    "CollectList": ("collect_list",),
+}
+
+
 def _kinds(leaf: Any) -> tuple[str, ...]:
     name = jvm.class_name(leaf.aggregateFunction())
     if name == "Count" and leaf.isDistinct():
         return ("count_distinct",)
-    kinds = {
-        "Average": ("avg_sum", "avg_count"),
-        "CountIf": ("count",),
-        "MaxBy": ("max_by",),
-        "MinBy": ("min_by",),
-        "CollectList": ("collect_list",),
-    }
-    return kinds.get(name, (name.lower(),))
+    return _KINDS.get(name, (name.lower(),))
 
 
 def buffers_of(shape: Shape) -> list[Buffer]:
@@ -229,13 +232,12 @@ def merge_buffers(shape: Shape, frames: DataFrame) -> DataFrame:
     n_keys = len(shape.keys)
     keys = [KEY.format(i) for i in range(n_keys)]
     types = dict(frames.dtypes)
-    merged = [
-        # sums widen (a decimal sum gains 10 digits): back to the buffer's own type
-        _MERGE[buf.kind](F.col(buf.column)).cast(types[buf.column]).alias(buf.column)
-        if buf.kind in ("count", "sum", "avg_sum", "avg_count")
-        else _MERGE[buf.kind](F.col(buf.column)).alias(buf.column)
-        for buf in buffers_of(shape)
-    ]
+    merged = []
+    for buf in buffers_of(shape):
+        column = _MERGE[buf.kind](F.col(buf.column))
+        if _MERGE[buf.kind] is F.sum:  # sums widen (a decimal sum gains 10 digits): back to its type
+            column = column.cast(types[buf.column])
+        merged.append(column.alias(buf.column))
     grouped = frames.groupBy(*keys) if keys else frames.groupBy()
     return grouped.agg(*merged) if merged else frames.select(*keys).distinct()
 
