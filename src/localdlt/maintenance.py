@@ -70,6 +70,16 @@ def _tables(layout: storage.Layout) -> list[tuple[str, Path]]:
         found = [(p.name, p) for p in sorted(tables.iterdir()) if (p / "_delta_log").is_dir()]
     if (layout.events / "_delta_log").is_dir():
         found.append(("event_log", layout.events))
+    # The per-group buffers of incrementally refreshed materialized views (localdlt.mv): their
+    # MERGEs leave replaced files and rows marked deleted by deletion vectors, which OPTIMIZE
+    # compacts away and VACUUM then removes.
+    mv_state = layout.root / "system" / "mv"
+    if mv_state.is_dir():
+        found += [
+            (str(p.relative_to(layout.root)), p)
+            for p in sorted(mv_state.glob("*/buffers"))
+            if (p / "_delta_log").is_dir()
+        ]
     return found
 
 

@@ -134,6 +134,27 @@ def changes_between(path: Path, before: TableState, now: TableState) -> SourceCh
     )
 
 
+def rows_changed(path: Path, from_version: int, to_version: int) -> bool:
+    """Whether a commit ``(from_version, to_version]`` of the table at ``path`` changed its rows or
+    its metadata. ``OPTIMIZE`` and ``VACUUM`` (``localdlt maintain``) do not: their files carry
+    ``dataChange = false``. A commit file already cleaned up, or a version below ``from_version``,
+    counts as a change."""
+    if to_version < from_version:
+        return True
+    for version in range(from_version + 1, to_version + 1):
+        try:
+            actions = deltalog.commit_actions(path, version)
+        except FileNotFoundError:
+            return True
+        for action in actions:
+            if "metaData" in action or "protocol" in action:
+                return True
+            for kind in ("add", "remove", "cdc"):
+                if kind in action and action[kind].get("dataChange", True):
+                    return True
+    return False
+
+
 class _CommitRows:
     """Rows and bytes of one commit's data files, for the change data feed's size: a commit that
     wrote change files (``cdc``: updates, MERGE) is read from them, whose row count is estimated

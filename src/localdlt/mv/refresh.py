@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from localdlt import deltalog
 from localdlt.mv import jvm, rewrite, writers
 from localdlt.mv.analysis import Shape, analyse
-from localdlt.mv.changes import SourceChange, TableState, changes_between, table_state
+from localdlt.mv.changes import SourceChange, TableState, changes_between, rows_changed, table_state
 from localdlt.mv.cost import MEASURED, CostModel, Facts
 from localdlt.mv.issues import Issue, IssueType, RefreshPolicy, Technique
 from localdlt.mv.planner import Plan, Situation, choose, planning_details
@@ -112,7 +112,9 @@ def situation_of(spark: SparkSession, request: Request, shape: Shape) -> tuple[S
         if record.get("target_id") != target_id:
             reinit.append(Issue(IssueType.CHANGE_SET_MISSING,
                                 detail="the target table was recreated (full refresh)"))
-        elif record.get("target_version") != target_version:
+        elif record.get("target_version") != target_version and rows_changed(
+            request.target, record["target_version"], target_version
+        ):
             reinit.append(
                 Issue(IssueType.PRIOR_TIMESTAMP_MISSING, detail="the target changed outside of its refreshes")
             )
@@ -242,7 +244,11 @@ def _rebuild_buffers(spark: SparkSession, shape: Shape, state_dir: Path, *, keep
     if not keep or not shape.decomposable or shape.issues:
         shutil.rmtree(target, ignore_errors=True)
         return False
-    writers.overwrite(rewrite.buffer_frame(spark, shape, rewrite.core_child(spark, shape)), target)
+    # Deletion vectors: a refresh that touches groups in every file (old orders, right after this
+    # recompute spread the groups over the files by hash) marks their old rows deleted instead of
+    # rewriting the whole table (5 M-row bench: 26.8 s for 215 MB of buffers without them).
+    frame = rewrite.buffer_frame(spark, shape, rewrite.core_child(spark, shape))
+    writers.overwrite(frame, target, deletion_vectors=True)
     return True
 
 
@@ -323,21 +329,27 @@ def _touched_buffers(
     None when no stored row has one of the keys (only new groups).
 
     The buffers have one row per group, so reading them all grows with the history (a million
-    orders: ~6 s here). A first scan reads the key columns alone to find the files holding a
-    touched key; only those are then read. Keys never seen (an order's first events) are in no
-    file, and groups touched again are mostly recent ones, in the files the last refreshes wrote.
-    The buffers are localdlt's own table, unpartitioned and written without deletion vectors, so
-    the rows of one of its live files are that file's Parquet rows.
+    orders: ~6 s here). A first scan, through Delta, reads the key columns alone and finds where
+    the live rows of the touched keys are: file and row index. Only those files are then read, as
+    plain Parquet, keeping exactly those rows: the rows a deletion vector marks deleted (groups
+    merged since) are in the files but not in the first scan. Keys never seen (an order's first
+    events) are in no file, and groups touched again are mostly recent ones, in the files the last
+    refreshes wrote. The buffers are localdlt's own table and unpartitioned, so a live file's rows
+    are its Parquet rows.
     """
     if not keys.columns:
         return stored
-    holding = _semi(stored.select(*keys.columns, F.col("_metadata.file_name").alias("__file")), keys)
+    where = ("_metadata.file_name AS __file", "_metadata.row_index AS __row")
+    holding = _semi(stored.selectExpr(*keys.columns, *where), keys).select("__file", "__row")
+    holding = holding.localCheckpoint()
     files = [path / row["__file"] for row in holding.select("__file").distinct().collect()]
     if not files:
         return None
     if not all(file.is_file() for file in files):  # not laid out as expected: read it all
         return _semi(stored, keys)
-    return _semi(spark.read.schema(stored.schema).parquet(*map(str, files)), keys)
+    raw = spark.read.schema(stored.schema).parquet(*map(str, files)).selectExpr("*", *where)
+    rows = raw.join(F.broadcast(holding), ["__file", "__row"], "left_semi")
+    return rows.drop("__file", "__row")
 
 
 def _semi(stored: DataFrame, keys: DataFrame, how: str = "left_semi") -> DataFrame:

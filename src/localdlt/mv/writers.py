@@ -53,10 +53,17 @@ def replace_keys(
     return int(commit.get("operationMetrics", {}).get("numTargetRowsInserted", 0))
 
 
-def overwrite(df: DataFrame, target: Path, *, change_feed: bool = False) -> None:
+def overwrite(
+    df: DataFrame, target: Path, *, change_feed: bool = False, deletion_vectors: bool = False
+) -> None:
     """Replace the Delta table at ``target`` with ``df`` (schema included); ``change_feed``
-    switches Delta's change data feed on (a view others may read incrementally)."""
+    switches Delta's change data feed on (a view others may read incrementally);
+    ``deletion_vectors`` lets :func:`replace_keys` mark the replaced rows deleted instead of
+    rewriting every file that holds one (only for tables nothing but Spark reads: delta-rs, which
+    serving and the event-log reader use, refuses tables with that reader feature)."""
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
     if change_feed:
         writer = writer.option("delta.enableChangeDataFeed", "true")
+    if deletion_vectors:
+        writer = writer.option("delta.enableDeletionVectors", "true")
     writer.save(str(target))
