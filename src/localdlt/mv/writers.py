@@ -11,8 +11,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from localdlt import deltalog
+from localdlt.mv import changes
 
 OP = "__localdlt_op"
+DELETION_VECTORS = "delta.enableDeletionVectors"
 
 
 def append(df: DataFrame, target: Path) -> int:
@@ -65,5 +67,11 @@ def overwrite(
     if change_feed:
         writer = writer.option("delta.enableChangeDataFeed", "true")
     if deletion_vectors:
-        writer = writer.option("delta.enableDeletionVectors", "true")
+        writer = writer.option(DELETION_VECTORS, "true")
+        # Delta takes a table property from a write option only when the write creates the table.
+        exists = (target / "_delta_log").is_dir()
+        if exists and changes.table_properties(target).get(DELETION_VECTORS) != "true":
+            df.sparkSession.sql(
+                f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ('{DELETION_VECTORS}' = 'true')"
+            )
     writer.save(str(target))

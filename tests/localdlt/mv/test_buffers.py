@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from localdlt import deltalog
 from localdlt.maintenance import maintain
+from localdlt.mv import changes, writers
 from localdlt.mv import refresh as mv
 from localdlt.mv.issues import Technique
 
@@ -111,3 +112,18 @@ def test_merged_groups_are_marked_deleted_not_rewritten_and_read_exactly(
     assert f"tables/{FLOW}" not in result.maintained() and FLOW in result.maintained()
     _append(spark, source, [(300, "k01", 1), (301, "k05", 1)])
     assert _refresh(spark, source, storage) is Technique.GROUP_AGGREGATE
+
+
+def test_buffers_written_before_deletion_vectors_get_them_at_their_next_rebuild(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # A storage from before: Delta takes a table property from a write option only when the write
+    # creates the table, so the rebuild switches it on first, once.
+    buffers = tmp_path / "buffers"
+    writers.overwrite(spark.range(3), buffers)
+    writers.overwrite(spark.range(4), buffers, deletion_vectors=True)
+    writers.overwrite(spark.range(5), buffers, deletion_vectors=True)
+    operations = [_info(c)["operation"] for c in _commits(buffers)]
+    assert operations == ["WRITE", "SET TBLPROPERTIES", "WRITE", "WRITE"]
+    assert changes.table_properties(buffers)["delta.enableDeletionVectors"] == "true"
+    assert spark.read.format("delta").load(str(buffers)).count() == 5
