@@ -268,10 +268,10 @@ def _incremental(
         )
         partial = rewrite.buffer_frame(spark, shape, changed_child).localCheckpoint()
         keys = partial.select(*[c for c in partial.columns if c.startswith("__k")])
-        stored = spark.read.format("delta").load(str(request.state_dir / BUFFERS))
         if keys.columns and not rewrite.buffers_of(shape):
+            stored = spark.read.format("delta").load(str(request.state_dir / BUFFERS))
             return _append_new_keys(spark, shape, request, stored, partial)
-        touched_stored = _touched_buffers(spark, request.state_dir / BUFFERS, stored, keys)
+        touched_stored = _touched_buffers(spark, request.state_dir / BUFFERS, keys)
         # The view first, the buffers second: a crash in between leaves a view its record does not
         # know (PRIOR_TIMESTAMP_MISSING: recomputed, buffers rebuilt) instead of buffers that the
         # retried refresh would merge the same rows into twice.
@@ -322,9 +322,7 @@ def _append_groups(spark: SparkSession, shape: Shape, request: Request, buffers:
     return written
 
 
-def _touched_buffers(
-    spark: SparkSession, path: Path, stored: DataFrame, keys: DataFrame
-) -> DataFrame | None:
+def _touched_buffers(spark: SparkSession, path: Path, keys: DataFrame) -> DataFrame | None:
     """The stored buffer rows of the touched ``keys``, reading whole only the files that hold one;
     None when no stored row has one of the keys (only new groups).
 
@@ -337,6 +335,8 @@ def _touched_buffers(
     refreshes wrote. The buffers are localdlt's own table and unpartitioned, so a live file's rows
     are its Parquet rows.
     """
+    writers.enable_deletion_vectors(spark, path)  # buffers written before localdlt enabled them
+    stored = spark.read.format("delta").load(str(path))
     if not keys.columns:
         return stored
     where = ("_metadata.file_name AS __file", "_metadata.row_index AS __row")

@@ -69,9 +69,14 @@ def overwrite(
     if deletion_vectors:
         writer = writer.option(DELETION_VECTORS, "true")
         # Delta takes a table property from a write option only when the write creates the table.
-        exists = (target / "_delta_log").is_dir()
-        if exists and changes.table_properties(target).get(DELETION_VECTORS) != "true":
-            df.sparkSession.sql(
-                f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ('{DELETION_VECTORS}' = 'true')"
-            )
+        if (target / "_delta_log").is_dir():
+            enable_deletion_vectors(df.sparkSession, target)
     writer.save(str(target))
+
+
+def enable_deletion_vectors(spark: SparkSession, target: Path) -> None:
+    """Switch deletion vectors on for the existing Delta table at ``target`` (one commit, only when
+    they are off): tables written before localdlt enabled them, whose reads of
+    ``_metadata.row_index`` would otherwise fail (Delta exposes it only with the feature on)."""
+    if changes.table_properties(target).get(DELETION_VECTORS) != "true":
+        spark.sql(f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ('{DELETION_VECTORS}' = 'true')")

@@ -7,6 +7,7 @@ a recompute after every step."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from pyspark.sql import functions as F
 
 from localdlt import deltalog
 from localdlt.maintenance import maintain
-from localdlt.mv import changes, writers
+from localdlt.mv import changes
 from localdlt.mv import refresh as mv
 from localdlt.mv.issues import Technique
+from localdlt.mv.writers import DELETION_VECTORS
 
 SCHEMA = "id int, k string, v int"
 FLOW = "by_key"
@@ -114,16 +116,27 @@ def test_merged_groups_are_marked_deleted_not_rewritten_and_read_exactly(
     assert _refresh(spark, source, storage) is Technique.GROUP_AGGREGATE
 
 
-def test_buffers_written_before_deletion_vectors_get_them_at_their_next_rebuild(
+def test_buffers_written_before_deletion_vectors_get_them_and_stay_incremental(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    # A storage from before: Delta takes a table property from a write option only when the write
-    # creates the table, so the rebuild switches it on first, once.
-    buffers = tmp_path / "buffers"
-    writers.overwrite(spark.range(3), buffers)
-    writers.overwrite(spark.range(4), buffers, deletion_vectors=True)
-    writers.overwrite(spark.range(5), buffers, deletion_vectors=True)
-    operations = [_info(c)["operation"] for c in _commits(buffers)]
-    assert operations == ["WRITE", "SET TBLPROPERTIES", "WRITE", "WRITE"]
-    assert changes.table_properties(buffers)["delta.enableDeletionVectors"] == "true"
-    assert spark.read.format("delta").load(str(buffers)).count() == 5
+    # A storage from before: the same buffer rows in a table without deletion vectors, on which
+    # Delta has no _metadata.row_index. The next refresh switches them on (one commit), then merges.
+    source, storage = tmp_path / "source", tmp_path / "storage"
+    buffers = storage / "system" / "mv" / FLOW / "buffers"
+    rows = [(i, f"k{i % 4}", i) for i in range(20)]
+    spark.createDataFrame(rows, SCHEMA).write.format("delta").option(
+        "delta.enableChangeDataFeed", "true"
+    ).save(str(source))
+    assert _refresh(spark, source, storage) is Technique.COMPLETE_RECOMPUTE
+    stored = spark.createDataFrame(spark.read.format("delta").load(str(buffers)).collect())
+    shutil.rmtree(buffers)
+    stored.write.format("delta").save(str(buffers))
+    assert DELETION_VECTORS not in changes.table_properties(buffers)
+
+    _append(spark, source, [(20, "k1", 100), (21, "k2", 100)])
+    assert _refresh(spark, source, storage) is Technique.GROUP_AGGREGATE
+    assert [_info(c)["operation"] for c in _commits(buffers)] == ["WRITE", "SET TBLPROPERTIES", "MERGE"]
+    assert changes.table_properties(buffers)[DELETION_VECTORS] == "true"
+    _append(spark, source, [(22, "k1", 1)])
+    assert _refresh(spark, source, storage) is Technique.GROUP_AGGREGATE
+    assert [_info(c)["operation"] for c in _commits(buffers)][3:] == ["MERGE"]
