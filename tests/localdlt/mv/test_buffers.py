@@ -66,18 +66,21 @@ def _adds(commit: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [action["add"] for action in commit if "add" in action]
 
 
-def test_merged_groups_are_marked_deleted_not_rewritten_and_read_exactly(
-    spark: SparkSession, tmp_path: Path
-) -> None:
+def _computed(spark: SparkSession, tmp_path: Path, rows: list[tuple[object, ...]]) -> tuple[Path, Path, Path]:
+    """A source of ``rows`` and the view's first computation: (source, storage, buffers)."""
     source, storage = tmp_path / "source", tmp_path / "storage"
-    buffers = storage / "system" / "mv" / FLOW / "buffers"
-    rows = [(i, f"k{i % 40:02d}", i) for i in range(200)]
     spark.createDataFrame(rows, SCHEMA).write.format("delta").option(
         "delta.enableChangeDataFeed", "true"
     ).save(str(source))
     assert _refresh(spark, source, storage) is Technique.COMPLETE_RECOMPUTE
-    properties = spark.sql(f"DESCRIBE DETAIL delta.`{buffers}`").collect()[0]["properties"]
-    assert properties["delta.enableDeletionVectors"] == "true"
+    return source, storage, storage / "system" / "mv" / FLOW / "buffers"
+
+
+def test_merged_groups_are_marked_deleted_not_rewritten_and_read_exactly(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    source, storage, buffers = _computed(spark, tmp_path, [(i, f"k{i % 40:02d}", i) for i in range(200)])
+    assert changes.table_properties(buffers)[DELETION_VECTORS] == "true"
 
     # Three stored groups and a new one: the three old buffer rows get deletion vectors, no file
     # is rewritten, the merged rows and the new group land in one new file.
@@ -121,13 +124,7 @@ def test_buffers_written_before_deletion_vectors_get_them_and_stay_incremental(
 ) -> None:
     # A storage from before: the same buffer rows in a table without deletion vectors, on which
     # Delta has no _metadata.row_index. The next refresh switches them on (one commit), then merges.
-    source, storage = tmp_path / "source", tmp_path / "storage"
-    buffers = storage / "system" / "mv" / FLOW / "buffers"
-    rows = [(i, f"k{i % 4}", i) for i in range(20)]
-    spark.createDataFrame(rows, SCHEMA).write.format("delta").option(
-        "delta.enableChangeDataFeed", "true"
-    ).save(str(source))
-    assert _refresh(spark, source, storage) is Technique.COMPLETE_RECOMPUTE
+    source, storage, buffers = _computed(spark, tmp_path, [(i, f"k{i % 4}", i) for i in range(20)])
     stored = spark.createDataFrame(spark.read.format("delta").load(str(buffers)).collect())
     shutil.rmtree(buffers)
     stored.write.format("delta").save(str(buffers))
