@@ -332,8 +332,8 @@ def _touched_buffers(spark: SparkSession, path: Path, keys: DataFrame) -> DataFr
     plain Parquet, keeping exactly those rows: the rows a deletion vector marks deleted (groups
     merged since) are in the files but not in the first scan. Keys never seen (an order's first
     events) are in no file, and groups touched again are mostly recent ones, in the files the last
-    refreshes wrote. The buffers are localdlt's own table and unpartitioned, so a live file's rows
-    are its Parquet rows.
+    refreshes wrote. The buffers are localdlt's own table and unpartitioned, so their files' Parquet
+    rows hold every column (no partition value to add back).
     """
     writers.enable_deletion_vectors(spark, path)  # buffers written before localdlt enabled them
     stored = spark.read.format("delta").load(str(path))
