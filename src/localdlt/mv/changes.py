@@ -75,11 +75,6 @@ def _metadata_from_checkpoint(path: Path, version: int) -> dict[str, Any] | None
     return next((row["metaData"] for row in table if row.get("metaData")), None)
 
 
-def table_properties(path: Path) -> dict[str, str]:
-    """The table properties of the Delta table at ``path``, latest version ({} when none)."""
-    return ((_metadata_at(path, deltalog.latest_version(path)) or {}).get("configuration")) or {}
-
-
 def table_state(path: Path, version: int) -> TableState:
     """The table at ``version`` (id, schema, CDF property)."""
     meta = _metadata_at(path, version) or {}

@@ -11,7 +11,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from localdlt import deltalog
-from localdlt.mv import changes
 
 OP = "__localdlt_op"
 DELETION_VECTORS = "delta.enableDeletionVectors"
@@ -77,6 +76,8 @@ def overwrite(
 def enable_deletion_vectors(spark: SparkSession, target: Path) -> None:
     """Switch deletion vectors on for the existing Delta table at ``target`` (one commit, only when
     they are off): tables written before localdlt enabled them, whose reads of
-    ``_metadata.row_index`` would otherwise fail (Delta exposes it only with the feature on)."""
-    if changes.table_properties(target).get(DELETION_VECTORS) != "true":
+    ``_metadata.row_index`` would otherwise fail. Delta exposes that field only with the feature
+    on, so its presence is the check: it comes from the snapshot Delta caches, where reading the
+    property from the log would replay the commits on every refresh."""
+    if "row_index" not in spark.read.format("delta").load(str(target)).select("_metadata.*").columns:
         spark.sql(f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ('{DELETION_VECTORS}' = 'true')")

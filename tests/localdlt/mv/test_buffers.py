@@ -16,7 +16,6 @@ from pyspark.sql import functions as F
 
 from localdlt import deltalog
 from localdlt.maintenance import maintain
-from localdlt.mv import changes
 from localdlt.mv import refresh as mv
 from localdlt.mv.issues import Technique
 from localdlt.mv.writers import DELETION_VECTORS
@@ -47,6 +46,10 @@ def _refresh(spark: SparkSession, source: Path, storage: Path) -> Technique:
     got = sorted(tuple(r) for r in spark.read.format("delta").load(str(target)).collect())
     assert got == sorted(tuple(r) for r in query.collect()), outcome.technique
     return outcome.technique
+
+
+def _properties(spark: SparkSession, table: Path) -> dict[str, str]:
+    return spark.sql(f"DESCRIBE DETAIL delta.`{table}`").collect()[0]["properties"]
 
 
 def _commits(table: Path) -> list[list[dict[str, Any]]]:
@@ -80,7 +83,7 @@ def test_merged_groups_are_marked_deleted_not_rewritten_and_read_exactly(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     source, storage, buffers = _computed(spark, tmp_path, [(i, f"k{i % 40:02d}", i) for i in range(200)])
-    assert changes.table_properties(buffers)[DELETION_VECTORS] == "true"
+    assert _properties(spark, buffers)[DELETION_VECTORS] == "true"
 
     # Three stored groups and a new one: the three old buffer rows get deletion vectors, no file
     # is rewritten, the merged rows and the new group land in one new file.
@@ -128,12 +131,12 @@ def test_buffers_written_before_deletion_vectors_get_them_and_stay_incremental(
     stored = spark.createDataFrame(spark.read.format("delta").load(str(buffers)).collect())
     shutil.rmtree(buffers)
     stored.write.format("delta").save(str(buffers))
-    assert DELETION_VECTORS not in changes.table_properties(buffers)
+    assert DELETION_VECTORS not in _properties(spark, buffers)
 
     _append(spark, source, [(20, "k1", 100), (21, "k2", 100)])
     assert _refresh(spark, source, storage) is Technique.GROUP_AGGREGATE
     assert [_info(c)["operation"] for c in _commits(buffers)] == ["WRITE", "SET TBLPROPERTIES", "MERGE"]
-    assert changes.table_properties(buffers)[DELETION_VECTORS] == "true"
+    assert _properties(spark, buffers)[DELETION_VECTORS] == "true"
     _append(spark, source, [(22, "k1", 1)])
     assert _refresh(spark, source, storage) is Technique.GROUP_AGGREGATE
     assert [_info(c)["operation"] for c in _commits(buffers)][3:] == ["MERGE"]
