@@ -51,6 +51,9 @@ def _money(column: Column) -> Column:
     return column.try_cast(MONEY)
 
 
+# The observed metric of the staged rows (a query's progress shows it under observedMetrics).
+STAGED_ROWS_METRIC = "silver_staged_rows"
+
 IS_OBJECT = "_payload_is_json_object"  # computed once per row: the fields and checks below read it
 
 
@@ -145,7 +148,7 @@ def stage_events(bronze: DataFrame, pii_salt: str) -> DataFrame:
         pii.cpf_is_valid(customer["document"]).alias("customer_document_is_valid_cpf"),
         _invalid_fields().alias("invalid_fields"),
     )
-    return _raw_maps(_fields_only_from_objects(bronze)).select(
+    staged = _raw_maps(_fields_only_from_objects(bronze)).select(
         F.trim(F.col("event_id")).alias("event_id"),
         event_type.alias("event_type"),
         F.regexp_replace(event_type, "^order_", "").alias("status"),
@@ -177,6 +180,20 @@ def stage_events(bronze: DataFrame, pii_salt: str) -> DataFrame:
         F.col("raw_payload"),
         *[F.col(c) for c in LINEAGE_COLUMNS],
     )
+    return _evaluated_once(staged)
+
+
+def _evaluated_once(staged: DataFrame) -> DataFrame:
+    """``staged`` with its row count observed as ``STAGED_ROWS_METRIC``, which also keeps every
+    filter above the staging.
+
+    Spark's optimizer pushes a filter below the projections it reads and replaces each column it
+    names with the expression that computes it: the 27 rules (the valid/invalid split, the
+    expectations) would parse the JSON payload ~40 times per row (measured on 10,000 Bronze rows:
+    7.7 s instead of 1.6 s). It never moves a filter below an observation (the metric would
+    change), so the staging is computed once per row.
+    """
+    return staged.observe(STAGED_ROWS_METRIC, F.count(F.lit(1)).alias("rows"))
 
 
 def valid_events(staged: DataFrame, rules: dict[str, str], watermark_delay: str = "10 minutes") -> DataFrame:
