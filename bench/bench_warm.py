@@ -5,7 +5,7 @@ One SparkSession (localdlt's production settings) runs a first update of the sel
 ``--history`` events, then ``--updates`` small updates of ``--new`` events each with Spark's
 default (no-data micro-batches after every batch that moved the watermark), then as many as
 localdlt runs them (no-data batches off for flows whose only stateful operators are
-deduplications, :mod:`localdlt.no_data_batches`), side by side in one run. Every
+deduplications, :mod:`localdlt.stream_conf`), side by side in one run. Every
 micro-batch is listed with Spark's own ``durationMs`` (``triggerExecution``, ``addBatch``,
 ``queryPlanning``); ``--profile`` samples this process with py-spy during the first phase and
 splits the update's time into planning and flows, and the write path into the Delta save and the

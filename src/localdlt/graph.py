@@ -31,7 +31,7 @@ from localdlt.errors import (
     UnknownDatasetError,
     line_in,
 )
-from localdlt.no_data_batches import stream_conf
+from localdlt.stream_conf import stream_conf
 from localdlt.reads import resolving, strip_live
 from localdlt.registry import Registry
 from localdlt.sources.cloud_files import read_cloud_files
@@ -45,7 +45,7 @@ StateDirFor = Callable[[str, int], Path]
 @dataclass(frozen=True)
 class PlannedFlow:
     """A flow with what planning learned: its inputs, whether its query streams, and the Spark
-    conf its stream starts with (:mod:`localdlt.no_data_batches`)."""
+    conf its stream starts with (:mod:`localdlt.stream_conf`)."""
 
     flow: Flow
     inputs: tuple[str, ...]

@@ -1,19 +1,26 @@
-"""Streaming flows whose only stateful operators are deduplications start without Spark's no-data
-micro-batches (``localdlt.no_data_batches``): one micro-batch per update instead of a data batch
-plus an empty one, with the same rows; every other stateful plan keeps Spark's default."""
+"""The conf a streaming flow starts with (``localdlt.stream_conf``).
+
+Flows whose only stateful operators are deduplications start without Spark's no-data
+micro-batches: one micro-batch per update instead of a data batch plus an empty one, with the same
+rows; every other stateful plan keeps Spark's default. Stateful flows start with at most one state
+partition per core."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from localdlt import storage as storage_layout
-from localdlt.no_data_batches import NO_DATA_BATCHES_KEY, stream_conf
 from localdlt.runner import run_update
+from localdlt.stream_conf import NO_DATA_BATCHES_KEY, SHUFFLE_PARTITIONS_KEY, stream_conf
 
-OFF = {NO_DATA_BATCHES_KEY: "false"}
+CORES = str(os.cpu_count())  # the test session: local[*], one shuffle partition per core
+STATEFUL = {SHUFFLE_PARTITIONS_KEY: CORES}
+OFF = {**STATEFUL, NO_DATA_BATCHES_KEY: "false"}
 
 PIPELINE = '''
 import dlt
@@ -43,12 +50,25 @@ def test_only_deduplicating_plans_turn_no_data_batches_off(spark: SparkSession) 
     assert stream_conf(_rate(spark).where("value > 1").select("key")) == {}
     # A windowed aggregation emits its final rows in a no-data batch: Spark's default stays.
     windows = watermarked.groupBy(F.window("timestamp", "10 seconds")).count()
-    assert stream_conf(windows) == {}
-    assert stream_conf(watermarked.dropDuplicatesWithinWatermark(["key"]).groupBy("key").count()) == {}
+    assert stream_conf(windows) == STATEFUL
+    assert stream_conf(watermarked.dropDuplicatesWithinWatermark(["key"]).groupBy("key").count()) == STATEFUL
     other = _rate(spark).withWatermark("timestamp", "1 minute").withColumnRenamed("key", "other_key")
     deduplicated = watermarked.dropDuplicatesWithinWatermark(["key"])
     stream_stream_join = deduplicated.join(other, F.col("key") == F.col("other_key"))
-    assert stream_conf(stream_stream_join) == {}
+    assert stream_conf(stream_stream_join) == STATEFUL
+
+
+def test_state_partitions_are_capped_at_the_cores_and_never_raised(spark: SparkSession) -> None:
+    assert spark.sparkContext.defaultParallelism == int(CORES)
+    deduplicated = _rate(spark).dropDuplicates(["key"])
+    saved = spark.conf.get(SHUFFLE_PARTITIONS_KEY)
+    try:
+        spark.conf.set(SHUFFLE_PARTITIONS_KEY, "8")  # localdlt's production default on 2 cores
+        assert stream_conf(deduplicated)[SHUFFLE_PARTITIONS_KEY] == CORES
+        spark.conf.set(SHUFFLE_PARTITIONS_KEY, "1")
+        assert stream_conf(deduplicated)[SHUFFLE_PARTITIONS_KEY] == "1"
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS_KEY, saved)
 
 
 def _batches(checkpoint: Path) -> list[int]:
@@ -73,14 +93,30 @@ def test_a_deduplicating_stream_runs_one_batch_per_update_with_the_same_rows(
     storage = tmp_path / "storage"
     configuration = {"test.landing": str(folder)}
     layout = storage_layout.Layout(storage)
-    for number in range(2):
-        if number == 1:
-            landing("in", "2.json", second)
-        result = run_update([pipeline], storage, spark=spark, configuration=configuration)
-        assert result.ok, result.failed_flows()
-        # One micro-batch per update: no empty batch after the one that moved the watermark.
-        assert _batches(layout.checkpoint("deduplicated")) == list(range(number + 1))
+    saved = spark.conf.get(SHUFFLE_PARTITIONS_KEY)
+    spark.conf.set(SHUFFLE_PARTITIONS_KEY, "8")  # localdlt's production default on 2 cores
+    try:
+        for number in range(2):
+            if number == 1:
+                landing("in", "2.json", second)
+            _update_once(spark, pipeline, storage, configuration, layout, number)
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS_KEY, saved)
     assert rows(storage / "tables" / "deduplicated", "event_id", "amount") == [("a", 1), ("b", 2), ("c", 3)]
     assert _batches(layout.checkpoint("bronze")) == [0, 1]
-    # The session's own setting is untouched: only the flow's stream started with it.
+    # The session's own settings are untouched: only the flow's stream started with them.
     assert spark.conf.get(NO_DATA_BATCHES_KEY) == "true"
+    # The dedup state has one store per core, recorded in the checkpoint (Spark keeps it for good).
+    checkpoint = layout.checkpoint("deduplicated")
+    assert sorted(path.name for path in (checkpoint / "state" / "0").iterdir() if path.name.isdigit()) == [
+        str(n) for n in range(int(CORES))]
+    offsets = json.loads((checkpoint / "offsets" / "0").read_text().splitlines()[1])
+    assert offsets["conf"][SHUFFLE_PARTITIONS_KEY] == CORES
+
+
+def _update_once(spark: SparkSession, pipeline: Path, storage: Path, configuration: dict[str, str],
+                 layout: storage_layout.Layout, number: int) -> None:
+    result = run_update([pipeline], storage, spark=spark, configuration=configuration)
+    assert result.ok, result.failed_flows()
+    # One micro-batch per update: no empty batch after the one that moved the watermark.
+    assert _batches(layout.checkpoint("deduplicated")) == list(range(number + 1))
