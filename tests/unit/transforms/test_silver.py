@@ -148,3 +148,21 @@ def test_future_tolerance_comes_from_configuration(spark: SparkSession) -> None:
     lenient = failed_rule_names(silver_event_rules(future_tolerance_seconds=3600))
     row = staged.select(strict.alias("strict"), lenient.alias("lenient")).first()
     assert (list(row["strict"]), list(row["lenient"])) == (["event_time_not_in_future"], [])
+
+
+def _json_parses(df: DataFrame) -> int:
+    """How many JSON parses the optimised plan of ``df`` holds."""
+    return df._jdf.queryExecution().optimizedPlan().toString().count("from_json(")  # noqa: SLF001
+
+
+def test_the_rules_never_re_parse_the_payload(spark: SparkSession) -> None:
+    """The valid/invalid split, the expectations and the quarantine filter the staged rows; Spark
+    would push those filters below the staging and parse the payload once per column a rule names
+    (~40 parses a row instead of a few) unless the staging stops them."""
+    fixture = FIXTURES / "landing" / "update_1" / "0001-orders.jsonl"
+    staged = silver.stage_events(_kafka_bronze(spark, fixture.read_bytes().splitlines()[:5]), SALT)
+    once = _json_parses(staged)
+    assert once >= 1
+    # Two branches (valid rows deduplicated, invalid rows passed on), each staged once.
+    assert _json_parses(silver.valid_events(staged, RULES).filter(all_pass(RULES))) == 2 * once
+    assert _json_parses(silver.quarantine_events(staged, RULES)) == once
