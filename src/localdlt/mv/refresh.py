@@ -335,8 +335,7 @@ def _touched_buffers(spark: SparkSession, path: Path, keys: DataFrame) -> DataFr
     refreshes wrote. The buffers are localdlt's own table and unpartitioned, so their files' Parquet
     rows hold every column (no partition value to add back).
     """
-    writers.enable_deletion_vectors(spark, path)  # buffers written before localdlt enabled them
-    stored = spark.read.format("delta").load(str(path))
+    stored = writers.load_with_deletion_vectors(spark, path)  # buffers older than localdlt's DVs
     if not keys.columns:
         return stored
     where = ("_metadata.file_name AS __file", "_metadata.row_index AS __row")

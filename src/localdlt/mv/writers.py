@@ -69,15 +69,19 @@ def overwrite(
         writer = writer.option(DELETION_VECTORS, "true")
         # Delta takes a table property from a write option only when the write creates the table.
         if (target / "_delta_log").is_dir():
-            enable_deletion_vectors(df.sparkSession, target)
+            load_with_deletion_vectors(df.sparkSession, target)
     writer.save(str(target))
 
 
-def enable_deletion_vectors(spark: SparkSession, target: Path) -> None:
-    """Switch deletion vectors on for the existing Delta table at ``target`` (one commit, only when
-    they are off): tables written before localdlt enabled them, whose reads of
+def load_with_deletion_vectors(spark: SparkSession, target: Path) -> DataFrame:
+    """The existing Delta table at ``target``, with deletion vectors switched on first (one commit,
+    only when they are off): tables written before localdlt enabled them, whose reads of
     ``_metadata.row_index`` would otherwise fail. Delta exposes that field only with the feature
     on, so its presence is the check: it comes from the snapshot Delta caches, where reading the
-    property from the log would replay the commits on every refresh."""
-    if "row_index" not in spark.read.format("delta").load(str(target)).select("_metadata.*").columns:
-        spark.sql(f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ('{DELETION_VECTORS}' = 'true')")
+    property from the log would replay the commits on every refresh. The table is loaded again
+    only after the switch."""
+    table = spark.read.format("delta").load(str(target))
+    if "row_index" in table.select("_metadata.*").columns:
+        return table
+    spark.sql(f"ALTER TABLE delta.`{target}` SET TBLPROPERTIES ('{DELETION_VECTORS}' = 'true')")
+    return spark.read.format("delta").load(str(target))
