@@ -63,6 +63,10 @@ def _wipes(column: str) -> str:
     return f"__wipes_{column}"
 
 
+def _before(column: str) -> str:
+    return f"__before_{column}"
+
+
 def state_schema(cols: ResolvedColumns) -> StructType:
     """Schema of the SCD1 state table: the keys, the last sequence, the kind, the tombstone time,
     and the sequence that set each NULL-ignoring column."""
@@ -84,14 +88,21 @@ def _ignoring(cols: ResolvedColumns) -> list[str]:
 
 
 def plan_changes(
-    prepared: DataFrame, state: DataFrame, cols: ResolvedColumns, gc_cutoff: datetime
+    prepared: DataFrame,
+    state: DataFrame,
+    cols: ResolvedColumns,
+    gc_cutoff: datetime,
+    *,
+    batch_truncates: bool = True,
 ) -> DataFrame:
     """The net change per key of one batch, against the state.
 
     ``prepared`` has the target columns plus ``__seq``, ``__is_delete``, ``__is_truncate``.
     Result: keys, values, ``__seq``, ``__action`` (upsert / delete / truncate), ``__reset``
     (a delete earlier in the batch: do not fill NULLs from the old row), plus one
-    ``__action = 'watermark'`` row when the batch truncates.
+    ``__action = 'watermark'`` row when the batch truncates. ``batch_truncates=False`` (the
+    caller counted no truncate row in ``prepared``) leaves the truncate branches out of the plan;
+    the state's watermark is then looked up first (one small job) and applied only if there is one.
     """
     keys = list(cols.keys)
     # Tombstones older than the threshold no longer protect their key (garbage).
@@ -99,36 +110,20 @@ def plan_changes(
         (q(KIND) != WATERMARK) & ~((q(KIND) == TOMBSTONE) & (q(DELETED_AT) < F.lit(gc_cutoff)))
     )
     old_watermark = state.filter(q(KIND) == WATERMARK).agg(F.max(q(SEQ)).alias("__wm_old"))
-    batch_truncate = prepared.filter(q(IS_TRUNCATE)).agg(F.max(q(SEQ)).alias("__wm_batch"))
-    watermark = old_watermark.crossJoin(batch_truncate).select(
-        F.greatest("__wm_old", "__wm_batch").alias("__wm"), F.col("__wm_batch")
-    )
-
-    events = (
-        prepared.filter(~q(IS_TRUNCATE))
-        .crossJoin(watermark.select("__wm"))
-        .filter(F.col("__wm").isNull() | (q(SEQ) > F.col("__wm")))
-        .drop("__wm")
-    )
-    by_key = Window.partitionBy(*[q(k) for k in keys])
-    events = events.withColumn("__last_del", F.max(F.when(q(IS_DELETE), q(SEQ))).over(by_key))
-    # Delete wins a tie on the sequence (Databricks leaves ties undefined).
-    order = F.struct(q(SEQ), q(IS_DELETE))
-    aggs = [F.max(order).alias("__win"), F.max("__last_del").alias("__last_del")]
-    for c in cols.values:
-        if c in cols.ignore_null:
-            # The latest non-NULL value among upserts after the batch's last delete of the key.
-            usable = (
-                ~q(IS_DELETE)
-                & q(c).isNotNull()
-                & (F.col("__last_del").isNull() | (q(SEQ) > F.col("__last_del")))
-            )
-            aggs.append(F.max_by(q(c), F.when(usable, order)).alias(c))
-            aggs.append(F.max(F.when(usable, q(SEQ))).alias(column_seq(c)))
-        else:
-            aggs.append(F.max_by(q(c), order).alias(c))
-    winners = events.groupBy(*[q(k) for k in keys]).agg(*aggs)
-    fresh = _against_state(winners, known, cols)
+    events = prepared.filter(~q(IS_TRUNCATE))
+    if batch_truncates or old_watermark.first()[0] is not None:
+        batch_truncate = prepared.filter(q(IS_TRUNCATE)).agg(F.max(q(SEQ)).alias("__wm_batch"))
+        watermark = old_watermark.crossJoin(batch_truncate).select(
+            F.greatest("__wm_old", "__wm_batch").alias("__wm"), F.col("__wm_batch")
+        )
+        events = (
+            events.crossJoin(watermark.select("__wm"))
+            .filter(F.col("__wm").isNull() | (q(SEQ) > F.col("__wm")))
+            .drop("__wm")
+        )
+    fresh = _against_state(_winners(events, cols), known, cols)
+    if not batch_truncates:
+        return fresh
     # Truncate: every known key whose last change is not newer than the watermark goes.
     wm_batch = watermark.filter(F.col("__wm_batch").isNotNull())
     truncated = (
@@ -153,6 +148,30 @@ def plan_changes(
         *_no_column_changes(cols),
     )
     return fresh.unionByName(truncated).unionByName(marker)
+
+
+def _winners(events: DataFrame, cols: ResolvedColumns) -> DataFrame:
+    """Per key of the batch: the winning change (``__win``: its sequence and whether it deletes),
+    the batch's last delete, and each value; a NULL-ignoring column takes the latest non-NULL
+    value among the upserts after that delete, and its sequence.
+
+    The shared parts (the ordering, which upserts may set a column) are columns computed once
+    before the aggregation, not expressions repeated in each of its ~50 aggregates."""
+    order = F.struct(q(SEQ), q(IS_DELETE))  # a delete wins a tie (Databricks leaves ties undefined)
+    by_key = Window.partitionBy(*[q(k) for k in cols.keys])
+    last_delete = F.max(F.when(q(IS_DELETE), q(SEQ))).over(by_key)
+    events = events.withColumns({"__last_del": last_delete, "__order": order})
+    after_delete = ~q(IS_DELETE) & (F.col("__last_del").isNull() | (q(SEQ) > F.col("__last_del")))
+    events = events.withColumn("__usable", after_delete)
+    aggs = [F.max("__order").alias("__win"), F.max("__last_del").alias("__last_del")]
+    for c in cols.values:
+        if c in cols.ignore_null:
+            usable = F.col("__usable") & q(c).isNotNull()
+            aggs.append(F.max_by(q(c), F.when(usable, F.col("__order"))).alias(c))
+            aggs.append(F.max(F.when(usable, q(SEQ))).alias(column_seq(c)))
+        else:
+            aggs.append(F.max_by(q(c), F.col("__order")).alias(c))
+    return events.groupBy(*[q(k) for k in cols.keys]).agg(*aggs)
 
 
 def _no_column_changes(cols: ResolvedColumns) -> list[Column]:
@@ -181,42 +200,59 @@ def _against_state(winners: DataFrame, known: DataFrame, cols: ResolvedColumns) 
         q(TRACKED).alias("__st_tracked"),
         *[q(column_seq(c)).alias(f"__st_{column_seq(c)}") for c in ignoring],
     )
-    joined = winners.join(state, keys, "left")
-    st_seq, win = F.col("__st_seq"), F.col("__win")
-    newer = st_seq.isNull() | (win[SEQ] > st_seq)
-    last_delete = F.col("__last_del")
-    live = F.col("__st_kind") == F.lit(LIVE)
-    applies, wipes, sequences = {}, {}, {}
-    for c in ignoring:
-        # The sequence that set the column: unknown for state rows written before columns were
-        # tracked (then the row's own, as before), the tombstone's for a deleted key.
-        before = (
-            F.when(F.col("__st_kind") == F.lit(TOMBSTONE), st_seq)
-            .when(F.coalesce(F.col("__st_tracked"), F.lit(False)), F.col(f"__st_{column_seq(c)}"))
-            .otherwise(st_seq)
-        )
-        batch_seq = q(column_seq(c))
-        applies[c] = batch_seq.isNotNull() & (before.isNull() | (batch_seq > before))
-        wipes[c] = ~applies[c] & last_delete.isNotNull() & (before.isNull() | (before < last_delete))
-        sequences[c] = F.when(applies[c], batch_seq).when(wipes[c], last_delete).otherwise(before)
+    st_seq, win, last_delete = F.col("__st_seq"), F.col("__win"), F.col("__last_del")
+    # Each step below is its own set of columns: later ones name earlier ones instead of repeating
+    # their expressions, which keeps the plan small (analysis and optimisation grow with it).
+    joined = winners.join(state, keys, "left").withColumns(
+        {
+            "__newer": st_seq.isNull() | (win[SEQ] > st_seq),
+            # The sequence that set the column: unknown for state rows written before columns
+            # were tracked (then the row's own, as before), the tombstone's for a deleted key.
+            **{
+                _before(c): F.when(F.col("__st_kind") == F.lit(TOMBSTONE), st_seq)
+                .when(F.coalesce(F.col("__st_tracked"), F.lit(False)), F.col(f"__st_{column_seq(c)}"))
+                .otherwise(st_seq)
+                for c in ignoring
+            },
+        }
+    )
+    joined = joined.withColumns(
+        {
+            _applies(c): q(column_seq(c)).isNotNull()
+            & (F.col(_before(c)).isNull() | (q(column_seq(c)) > F.col(_before(c))))
+            for c in ignoring
+        }
+    )
+    joined = joined.withColumns(
+        {
+            _wipes(c): ~F.col(_applies(c))
+            & last_delete.isNotNull()
+            & (F.col(_before(c)).isNull() | (F.col(_before(c)) < last_delete))
+            for c in ignoring
+        }
+    )
     touches = F.lit(False)
     for c in ignoring:
-        touches = touches | applies[c] | wipes[c]
-    late = ~newer & live & touches
-    return joined.filter(newer | late).select(
+        touches = touches | F.col(_applies(c)) | F.col(_wipes(c))
+    newer = F.col("__newer")
+    joined = joined.withColumn(LATE, ~newer & (F.col("__st_kind") == F.lit(LIVE)) & touches)
+    return joined.filter(newer | F.col(LATE)).select(
         *[q(k) for k in keys],
         *[q(c) for c in cols.values],
         F.when(newer, win[SEQ]).otherwise(st_seq).alias(SEQ),
         F.when(newer & win[IS_DELETE], F.lit(DELETE)).otherwise(F.lit(UPSERT)).alias(ACTION),
         (newer & last_delete.isNotNull()).alias(RESET),
-        late.alias(LATE),
+        F.col(LATE),
         *[
             col
             for c in ignoring
             for col in (
-                sequences[c].alias(column_seq(c)),
-                applies[c].alias(_applies(c)),
-                wipes[c].alias(_wipes(c)),
+                F.when(F.col(_applies(c)), q(column_seq(c)))
+                .when(F.col(_wipes(c)), last_delete)
+                .otherwise(F.col(_before(c)))
+                .alias(column_seq(c)),
+                F.col(_applies(c)),
+                F.col(_wipes(c)),
             )
         ],
     )

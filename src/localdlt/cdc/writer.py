@@ -279,7 +279,8 @@ class CdcWriter:
         cutoff = now - timedelta(seconds=tombstone_gc_threshold(session))
         state = DeltaTable.forPath(session, self._state_table)
         # Materialised once, against the state as it is now, before either write.
-        changes = scd1.plan_changes(prepared, state.toDF(), cols, cutoff).localCheckpoint(eager=True)
+        plan = scd1.plan_changes(prepared, state.toDF(), cols, cutoff, batch_truncates=truncates > 0)
+        changes = plan.localCheckpoint(eager=True)
         counts = {
             r[ACTION]: r["n"] for r in changes.groupBy(ACTION).agg(F.count(F.lit(1)).alias("n")).collect()
         }
