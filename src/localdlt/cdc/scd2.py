@@ -44,7 +44,7 @@ def events_schema(cols: ResolvedColumns) -> StructType:
     )
 
 
-def _all_events(batch: DataFrame, state: DataFrame, cols: ResolvedColumns) -> DataFrame:
+def all_events(batch: DataFrame, state: DataFrame, cols: ResolvedColumns) -> DataFrame:
     """Old events of the batch's keys plus the batch's events, one per (key, sequence)."""
     keys = [q(k) for k in cols.keys]
     affected = batch.select(*keys).distinct()
@@ -100,17 +100,15 @@ def fold_history(events: DataFrame, cols: ResolvedColumns) -> DataFrame:
     )
 
 
-def plan(
-    batch: DataFrame, state: DataFrame, target: DataFrame, cols: ResolvedColumns
-) -> tuple[DataFrame, DataFrame]:
+def plan(events: DataFrame, target: DataFrame, cols: ResolvedColumns) -> tuple[DataFrame, DataFrame]:
     """(new events to append to the state, row changes to merge into the target).
 
-    ``batch`` has the target columns plus ``__seq`` and ``__is_delete``.
+    ``events`` is :func:`all_events` of the batch, materialised by the caller: both results read
+    it, and the target's rows of the batch's keys are compared with the history folded from it.
     """
-    events = _all_events(batch, state, cols)
     new_events = events.filter(q(ORIGIN) == 1).drop(ORIGIN)
     history = fold_history(events.drop(ORIGIN), cols)
-    affected = batch.select(*[q(k) for k in cols.keys]).distinct()
+    affected = new_events.select(*[q(k) for k in cols.keys]).distinct()
     current = target.join(affected, list(cols.keys), "left_semi")
     old = current.select(*[q(c).alias(f"o_{c}") for c in (*cols.columns, START_AT, END_AT)])
     new = history.select(*[q(c).alias(f"n_{c}") for c in (*cols.columns, START_AT, END_AT)])

@@ -320,9 +320,10 @@ class CdcWriter:
         batch = prepared.drop(IS_TRUNCATE)
         state = session.read.format("delta").load(self._state_table)
         target = DeltaTable.forPath(session, self.table_path)
-        new_events, changes = scd2.plan(batch, state, target.toDF(), cols)
-        # Both materialised against the current state and target, before either write.
-        new_events = new_events.localCheckpoint(eager=True)
+        # The batch's events with the state's events of its keys, materialised once; the changes
+        # against the current target too, before either write.
+        events = scd2.all_events(batch, state, cols).localCheckpoint(eager=True)
+        new_events, changes = scd2.plan(events, target.toDF(), cols)
         changes = changes.localCheckpoint(eager=True)
         counts = {
             r[IS_DELETE]: r["n"]
