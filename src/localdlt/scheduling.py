@@ -3,7 +3,7 @@
 Selection: ``refresh`` / ``full_refresh`` name datasets; flows into other datasets are EXCLUDED,
 flows reading a failed dataset (directly or through views) are SKIPPED. Triggered: every flow with
 ``availableNow``, each as soon as the flows it reads from have ended, independent flows
-concurrently (up to ``max_concurrent_flows``, default the number of cores); among the flows ready
+concurrently (up to ``max_concurrent_flows``, default twice the cores); among the flows ready
 to start, streams first, then the flow with the longest chain of flows waiting on it
 (:func:`start_order`). Continuous: every
 streaming flow at once with processing-time triggers until the duration is over or the caller
@@ -11,7 +11,8 @@ stops it (each stream at its ``pipelines.trigger.interval``: the dataset's, else
 else every second); once flows run first, then materialized views are refreshed as soon as one of
 their inputs commits (a Delta log listing per input, no Spark job) and their trigger interval, when
 one is set, has passed, other batch flows every ``mv_interval`` seconds, side by side in dependency
-order (:mod:`localdlt.refresher`), and all once more at the end.
+order (:mod:`localdlt.refresher`; at most ``max_concurrent_flows``, default the cores), and all once
+more at the end.
 """
 
 from __future__ import annotations
@@ -99,6 +100,15 @@ def selection(graph: PipelineGraph, value: bool | Sequence[str] | None) -> set[s
     return names
 
 
+def triggered_concurrency() -> int:
+    """How many flows of a triggered update run at once unless ``localdlt.max_concurrent_flows``
+    says otherwise: twice the cores. One flow keeps less than a core busy — its driver thread plans,
+    calls the JVM through py4j and waits on Delta commits between small Spark jobs — so one flow per
+    core left a core idle part of the time (bench/RESULTS.md: the orders pipeline's small update
+    66.9–70.0 s with two at a time, 57.4–60.4 s with three or four, on 2 cores)."""
+    return 2 * (os.cpu_count() or 1)
+
+
 class Scheduler:
     """Runs the flows of one update (see the module docstring); flow errors are recorded by the
     reporter, never raised."""
@@ -116,8 +126,9 @@ class Scheduler:
         max_concurrent_flows: int | None = None,
     ) -> None:
         self.context = context
-        # Bounded by cores: beyond that, concurrent flows only contend for the same CPUs.
-        self.max_concurrent_flows = max(1, max_concurrent_flows or os.cpu_count() or 1)
+        self.max_concurrent_flows = max(1, max_concurrent_flows or triggered_concurrency())
+        # Continuous mode's refreshes share the cores with streams that never end: one per core.
+        self.refresh_workers = max(1, max_concurrent_flows or os.cpu_count() or 1)
         self.graph = context.graph
         self.reporter = context.reporter
         self.refresh = refresh
@@ -286,7 +297,7 @@ class Scheduler:
             SourceWatch(self.graph, self.context.layout.table),
             self._run_one,
             self._may_run,
-            self.max_concurrent_flows,
+            self.refresh_workers,
             intervals,
         )
         flusher = BackgroundFlush(reporter)

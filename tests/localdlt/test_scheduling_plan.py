@@ -72,6 +72,22 @@ def test_a_flow_waits_for_the_writers_it_reads_through_views_and_for_earlier_flo
     assert scheduler.max_concurrent_flows == 2
 
 
+def test_a_triggered_update_runs_two_flows_per_core_and_continuous_refreshes_one(monkeypatch) -> None:
+    def scheduler(workers: int | None) -> Scheduler:
+        context = SimpleNamespace(graph=_graph(), reporter=SimpleNamespace(results={}))
+        return Scheduler(context, refresh=None, full_refresh=set(), trigger_interval=None, mv_interval=60,
+                         duration=None, stop_event=threading.Event(), max_concurrent_flows=workers)
+
+    monkeypatch.setattr("localdlt.scheduling.os.cpu_count", lambda: 3)
+    default = scheduler(None)
+    assert (default.max_concurrent_flows, default.refresh_workers) == (6, 3)
+    chosen = scheduler(5)  # localdlt.max_concurrent_flows sets both
+    assert (chosen.max_concurrent_flows, chosen.refresh_workers) == (5, 5)
+    monkeypatch.setattr("localdlt.scheduling.os.cpu_count", lambda: None)  # unknown: one core
+    unknown = scheduler(None)
+    assert (unknown.max_concurrent_flows, unknown.refresh_workers) == (2, 1)
+
+
 def test_ready_flows_start_streams_first_then_the_longest_chain_of_dependants() -> None:
     def flow(name: str, streaming: bool) -> PlannedFlow:
         return PlannedFlow(Flow(name, name, None), (), streaming, None)
