@@ -4,12 +4,17 @@ in Gold (the Delta commit that added it), at several producing rates.
 
     python -m bench latency                                    # 500, 1000, 2000 events/s, 120 s each
     python -m bench.bench_latency --rates 1000 --duration 300 --mv-refresh 5
+    python -m bench.bench_latency --rates 1000 --only bronze_order_events,silver_order_events
+    python -m bench.bench_latency --rates 1000 --conf localdlt.max_concurrent_flows=1
 
 Each rate gets a fresh storage and a fresh ``localdlt run pipelines/orders --continuous`` process
 (the command a developer types); the simulator starts once the streams run, produces at the
 rate for ``--duration`` seconds, then the bench waits until Silver and one Gold refresh have
 caught up, stops the run (SIGTERM) and reads the latencies off disk
 (:mod:`orders_lakehouse.devstack.latency`).
+``--only`` runs just the named datasets (``localdlt run --refresh``; Gold is measured only when
+``fact_orders`` is among them), ``--conf`` adds pipeline configuration: together they show what
+each part of the pipeline adds to Silver's latency.
 A rate is sustained when latency does not grow over the run (no growing backlog). Targets
 (issue 11): p95 ≤ 3 s to Silver and ≤ 10 s to Gold at 1,000 events/s.
 """
@@ -40,10 +45,20 @@ RESULTS = HERE / "results"
 PIPELINE = ROOT / "pipelines" / "orders"
 BIN = Path(sys.executable).parent
 SALT_ENV = "LOCALDLT_SECRET_ORDERS_PII_SALT"
+GOLD = "fact_orders"  # the Gold table whose refreshes the Gold latency is read from
 
 
-def start_pipeline(storage: Path, landing: Path, mv_refresh: float, log_file: Path) -> subprocess.Popen:
-    """``localdlt run --continuous`` in its own process; its output goes to ``log_file``."""
+def start_pipeline(
+    storage: Path,
+    landing: Path,
+    mv_refresh: float,
+    log_file: Path,
+    *,
+    only: list[str] | None = None,
+    conf: list[str] | tuple[str, ...] = (),
+) -> subprocess.Popen:
+    """``localdlt run --continuous`` in its own process (just the datasets ``only`` names, when
+    given; ``conf``: extra ``KEY=VALUE`` pipeline configuration); its output goes to ``log_file``."""
     command = [
         str(BIN / "localdlt"),
         "run",
@@ -56,6 +71,8 @@ def start_pipeline(storage: Path, landing: Path, mv_refresh: float, log_file: Pa
         f"orders.landing_path={landing}",
         "--conf",
         f"localdlt.materialized_view_refresh_seconds={mv_refresh:g}",
+        *(part for pair in conf for part in ("--conf", pair)),
+        *(("--refresh", ",".join(only)) if only else ()),
     ]
     env = {**os.environ, SALT_ENV: os.environ.get(SALT_ENV, "bench-salt")}
     with open(log_file, "w") as out:
@@ -167,13 +184,14 @@ def measure_rate(rate: float, args: argparse.Namespace, work: Path, console: Con
     )
     landing.mkdir(parents=True)
     tables = storage / "tables"
-    process = start_pipeline(storage, landing, args.mv_refresh, log_file)
+    process = start_pipeline(storage, landing, args.mv_refresh, log_file, only=args.only, conf=args.conf)
+    with_gold = args.only is None or GOLD in args.only
     try:
         with console.status(f"{rate:g} events/s: starting the continuous run"):
             wait_until(
                 lambda: (
                     (storage / "checkpoints" / "silver_order_events" / "metadata").exists()
-                    and (tables / "fact_orders" / "_delta_log").is_dir()
+                    and (not with_gold or (tables / GOLD / "_delta_log").is_dir())
                 ),
                 600,
                 "the streams to start",
@@ -200,15 +218,15 @@ def measure_rate(rate: float, args: argparse.Namespace, work: Path, console: Con
 
             wait_until(silver_settled, args.drain_timeout, "Silver to settle", process)
             silver_done = last_commit_time(tables / "silver_order_events")
-            # One refresh that started after Silver's last commit shows every event in Gold.
-            time.sleep(0.5)
-            started_after = time.time()
-            wait_until(
-                lambda: last_commit_time(tables / "fact_orders") > started_after,
-                args.mv_refresh * 2 + args.drain_timeout,
-                "a Gold refresh after the last Silver commit",
-                process,
-            )
+            if with_gold:  # one refresh that started after Silver's last commit shows every event in Gold
+                time.sleep(0.5)
+                started_after = time.time()
+                wait_until(
+                    lambda: last_commit_time(tables / GOLD) > started_after,
+                    args.mv_refresh * 2 + args.drain_timeout,
+                    "a Gold refresh after the last Silver commit",
+                    process,
+                )
         drained_s = time.time() - produced_at
     finally:
         if process.poll() is None:
@@ -279,6 +297,19 @@ def main(argv: list[str]) -> int:
         default=5.0,
         help="localdlt.materialized_view_refresh_seconds of the run (how often Gold is recomputed)",
     )
+    parser.add_argument(
+        "--only",
+        type=lambda value: [name.strip() for name in value.split(",") if name.strip()],
+        help="run only these datasets, comma-separated (localdlt run --refresh); Gold is measured "
+        "only with fact_orders among them",
+    )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra pipeline configuration, e.g. localdlt.max_concurrent_flows=1 (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the storages and logs (printed) to inspect")
     parser.add_argument(
         "--drain-timeout", type=float, default=240.0, help="seconds to wait for each layer to catch up"
@@ -317,6 +348,8 @@ def main(argv: list[str]) -> int:
                     "at": when,
                     "duration_s": args.duration,
                     "mv_refresh_s": args.mv_refresh,
+                    "only": args.only,
+                    "conf": args.conf,
                     "highest_sustained_rate": max(sustained, default=None),
                     "results": [{k: v for k, v in r.items() if k != "samples"} for r in results],
                 },

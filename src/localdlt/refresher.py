@@ -2,7 +2,8 @@
 
 A materialized view is due when one of its stored inputs has a new Delta commit
 (:class:`~localdlt.mv.freshness.SourceWatch`), the other batch flows every ``mv_interval`` seconds.
-Due flows run in a bounded pool (``max_concurrent_flows``, as in a triggered update), in
+Due flows run in a bounded pool (``max_concurrent_flows``, by default half the cores:
+:func:`localdlt.scheduling.continuous_refresh_workers`), in
 dependency order: a flow starts once no flow it reads from (through other batch flows and views,
 transitively) is being refreshed or is due with data the flow has not seen, so a view far down the
 graph is refreshed as soon as its own inputs committed, not after every other stale view; among

@@ -11,8 +11,8 @@ stops it (each stream at its ``pipelines.trigger.interval``: the dataset's, else
 else every second); once flows run first, then materialized views are refreshed as soon as one of
 their inputs commits (a Delta log listing per input, no Spark job) and their trigger interval, when
 one is set, has passed, other batch flows every ``mv_interval`` seconds, side by side in dependency
-order (:mod:`localdlt.refresher`; at most ``max_concurrent_flows``, default the cores), and all once
-more at the end.
+order (:mod:`localdlt.refresher`; at most ``max_concurrent_flows``, default half the cores), and
+all once more at the end.
 """
 
 from __future__ import annotations
@@ -100,13 +100,28 @@ def selection(graph: PipelineGraph, value: bool | Sequence[str] | None) -> set[s
     return names
 
 
+def _cores() -> int:
+    """The machine's cores (1 when Python cannot tell)."""
+    return os.cpu_count() or 1
+
+
 def triggered_concurrency() -> int:
     """How many flows of a triggered update run at once unless ``localdlt.max_concurrent_flows``
     says otherwise: twice the cores. One flow keeps less than a core busy — its driver thread plans,
     calls the JVM through py4j and waits on Delta commits between small Spark jobs — so one flow per
     core left a core idle part of the time (bench/RESULTS.md: the orders pipeline's small update
     66.9–70.0 s with two at a time, 57.4–60.4 s with three or four, on 2 cores)."""
-    return 2 * (os.cpu_count() or 1)
+    return 2 * _cores()
+
+
+def continuous_refresh_workers() -> int:
+    """How many views continuous mode refreshes at once unless ``localdlt.max_concurrent_flows``
+    says otherwise: half the cores, at least one. The streams of a continuous update never end and
+    need the other half: with one refresh per core the refreshes took the cores from them
+    (bench/RESULTS.md: the orders pipeline at 1,000 events/s on 2 cores, Silver's p95 latency
+    82.7–107.6 s with two refreshes at a time, 42.6–55.7 s with one; Gold's 163.9–167.1 s against
+    149.1–186.6 s)."""
+    return max(1, _cores() // 2)
 
 
 class Scheduler:
@@ -127,8 +142,7 @@ class Scheduler:
     ) -> None:
         self.context = context
         self.max_concurrent_flows = max(1, max_concurrent_flows or triggered_concurrency())
-        # Continuous mode's refreshes share the cores with streams that never end: one per core.
-        self.refresh_workers = max(1, max_concurrent_flows or os.cpu_count() or 1)
+        self.refresh_workers = max(1, max_concurrent_flows or continuous_refresh_workers())
         self.graph = context.graph
         self.reporter = context.reporter
         self.refresh = refresh

@@ -72,15 +72,18 @@ def test_a_flow_waits_for_the_writers_it_reads_through_views_and_for_earlier_flo
     assert scheduler.max_concurrent_flows == 2
 
 
-def test_a_triggered_update_runs_two_flows_per_core_and_continuous_refreshes_one(monkeypatch) -> None:
+def test_triggered_updates_run_two_flows_per_core_continuous_refreshes_half_the_cores(monkeypatch) -> None:
     def scheduler(workers: int | None) -> Scheduler:
         context = SimpleNamespace(graph=_graph(), reporter=SimpleNamespace(results={}))
         return Scheduler(context, refresh=None, full_refresh=set(), trigger_interval=None, mv_interval=60,
                          duration=None, stop_event=threading.Event(), max_concurrent_flows=workers)
 
-    monkeypatch.setattr("localdlt.scheduling.os.cpu_count", lambda: 3)
+    monkeypatch.setattr("localdlt.scheduling.os.cpu_count", lambda: 4)
     default = scheduler(None)
-    assert (default.max_concurrent_flows, default.refresh_workers) == (6, 3)
+    assert (default.max_concurrent_flows, default.refresh_workers) == (8, 2)
+    monkeypatch.setattr("localdlt.scheduling.os.cpu_count", lambda: 3)  # half, rounded down
+    odd = scheduler(None)
+    assert (odd.max_concurrent_flows, odd.refresh_workers) == (6, 1)
     chosen = scheduler(5)  # localdlt.max_concurrent_flows sets both
     assert (chosen.max_concurrent_flows, chosen.refresh_workers) == (5, 5)
     monkeypatch.setattr("localdlt.scheduling.os.cpu_count", lambda: None)  # unknown: one core
