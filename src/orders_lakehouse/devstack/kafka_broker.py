@@ -124,9 +124,22 @@ def _read_pid(config: BrokerConfig) -> int | None:
     return pid
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: a UUID in URL-safe base64, never starting with ``-``.
+
+    Kafka's own ``Uuid.randomUuid`` draws again when the text starts with ``-`` (1 draw in 64):
+    ``kafka-storage format -t -…`` reads such an id as an option and fails with "argument
+    --cluster-id/-t: expected one argument".
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_storage(java: str, classpath: str, properties: Path) -> None:
     """Format empty KRaft storage with a new cluster id."""
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     formatted = subprocess.run(
         [
             java,
