@@ -358,10 +358,10 @@ def main(argv: list[str]) -> int:
         )
         for r in measured:
             views = r["view_refreshes"]
-            gold = views.get("fact_orders", {})
+            gold = views.get(GOLD, {})
             console.print(
                 f"{r['rate']:g}/s: {sum(v['refreshes'] for v in views.values())} view refreshes over "
-                f"{len(views)} views; fact_orders {gold.get('refreshes', 0)} "
+                f"{len(views)} views; {GOLD} {gold.get('refreshes', 0)} "
                 f"(median {gold.get('median_s')} s, started first at {gold.get('first_start_s')} s, "
                 f"last at {gold.get('last_start_s')} s)"
             )

@@ -119,8 +119,8 @@ def continuous_refresh_workers() -> int:
     says otherwise: half the cores, at least one. The streams of a continuous update never end and
     need the other half: with one refresh per core the refreshes took the cores from them
     (bench/RESULTS.md: the orders pipeline at 1,000 events/s on 2 cores, Silver's p95 latency
-    82.7–107.6 s with two refreshes at a time, 42.6–55.7 s with one; Gold's 163.9–167.1 s against
-    149.1–186.6 s)."""
+    82.7–107.6 s with two refreshes at a time, 42.6–55.0 s with one; Gold's 163.9–167.1 s against
+    149.1–181.5 s)."""
     return max(1, _cores() // 2)
 
 
