@@ -103,13 +103,14 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 # The codegen settings of a production session (SessionSettings(testing=False)).
-PRODUCTION_CODEGEN = {"spark.sql.codegen.wholeStage": "true"}
+PRODUCTION_CODEGEN = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 
 
 @pytest.fixture(scope="module")
 def production_codegen(spark: SparkSession) -> Iterator[None]:
-    """Whole-stage code generation on, as in ``localdlt run`` and the demo, for the
-    module's tests (test sessions turn it off: see ``SessionSettings.testing``); then restored."""
+    """Code generation on (whole-stage, and for every expression), as in ``localdlt run`` and the
+    demo, for the module's tests (test sessions turn it off: see ``SessionSettings.testing``);
+    then restored."""
     saved = {key: spark.conf.get(key) for key in PRODUCTION_CODEGEN}
     for key, value in PRODUCTION_CODEGEN.items():
         spark.conf.set(key, value)

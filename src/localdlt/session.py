@@ -52,7 +52,9 @@ class SessionSettings:
     """What a session needs; every field has a sensible local default.
 
     ``testing=True`` trades throughput for start-up speed: one shuffle partition per core,
-    no UI, small Delta snapshot partitions, no whole-stage code generation, a C1-only JIT.
+    no UI, small Delta snapshot partitions, no code generation (expressions are interpreted; in
+    Spark 4.1 ``spark.catalog.listTables()`` and ``listFunctions()`` then fail, SQL's ``SHOW
+    TABLES`` works), a C1-only JIT.
     ``spark_log`` (or ``$LOCALDLT_SPARK_LOG``) sends the JVM's log lines (Spark, Delta, Kafka
     client) to that file instead of the terminal.
     """
@@ -135,11 +137,18 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
                 "spark.databricks.delta.properties.defaults.checkpointInterval": "100",
                 # Test data is a few rows per query but thousands of queries: compiling generated
                 # Java (Janino) was ~31% of the JVM's CPU samples, not paid back on so few rows.
-                # Without whole-stage codegen operators run one by one, same results. (Also
-                # interpreting expressions, factoryMode=NO_CODEGEN, cut test_cdc_scd1.py from
-                # 241 to 188 CPU s but breaks spark.catalog.listTables: EXPRESSION_DECODING_FAILED.)
+                # Without whole-stage codegen operators run one by one, same results.
                 # The demo, the CLI and `localdlt run` keep the default (code generation).
                 "spark.sql.codegen.wholeStage": "false",
+                # ...and each operator's projections, predicates and orderings are interpreted, not
+                # generated: every task of every query built them again (generating the Java
+                # source, stripping its comments with regexes to look it up in the compiled-class
+                # cache, compiling on a miss), 37% of the JVM's CPU samples in the MV differential
+                # test. Measured: that test 160 -> 96 s alone; the whole suite 16:37 -> 11:56.
+                # Spark 4.1's interpreted encoders cannot build catalog.Table / catalog.Function
+                # (EXPRESSION_DECODING_FAILED): in these sessions spark.catalog.listTables() and
+                # listFunctions() fail; SHOW TABLES and SHOW FUNCTIONS work.
+                "spark.sql.codegen.factoryMode": "NO_CODEGEN",
             }
         )
     if settings.warehouse_dir is not None:

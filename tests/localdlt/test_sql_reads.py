@@ -10,6 +10,7 @@ import pytest
 
 from localdlt.errors import InvalidArgumentError, UnknownDatasetError
 from localdlt.sql_reads import parse_relations, sql
+from session_views import temporary_views
 
 
 class _Resolver:
@@ -55,7 +56,7 @@ def test_datasets_in_joins_subqueries_and_ctes_resolve_and_live_is_rewritten(spa
         ("a", False),
         ("b", False),
     ]
-    assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name in ("a", "b")]
+    assert not temporary_views(spark) & {"a", "b"}
 
 
 def test_stream_reads_are_streaming_and_other_names_stay_with_the_catalog(spark, resolver) -> None:

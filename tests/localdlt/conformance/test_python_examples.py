@@ -18,6 +18,7 @@ from localdlt.dbutils import secret_env_var
 from conformance_data import CLICKSTREAM_ROWS
 
 from localdlt.runner import load_and_plan, run_update
+from session_views import temporary_views
 
 EXAMPLES = Path(__file__).parent / "examples"
 Rows = Callable[..., list[tuple[Any, ...]]]
@@ -349,7 +350,7 @@ def test_spark_sql_reads_pipeline_datasets_and_records_edges(
         ("ann", 250.0),
         ("cid", 300.0),
     ]
-    assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("orders")]
+    assert not [name for name in temporary_views(spark) if name.startswith("orders")]
 
 
 def test_cluster_by_gives_a_liquid_clustered_delta_table(spark, tmp_path: Path, landing, rows: Rows) -> None:

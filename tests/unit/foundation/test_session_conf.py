@@ -43,9 +43,15 @@ def test_file_listing_runs_as_many_tasks_as_shuffle_partitions() -> None:
     assert conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] == "3"
 
 
-def test_only_test_sessions_run_without_whole_stage_codegen() -> None:
-    assert session_conf(SessionSettings(testing=True))["spark.sql.codegen.wholeStage"] == "false"
-    assert "spark.sql.codegen.wholeStage" not in session_conf(SessionSettings())
+def test_only_test_sessions_run_without_code_generation() -> None:
+    """Test sessions neither fuse operators into generated code nor generate their expressions'
+    code (interpreted); production sessions keep Spark's defaults for both."""
+    testing = session_conf(SessionSettings(testing=True))
+    assert testing["spark.sql.codegen.wholeStage"] == "false"
+    assert testing["spark.sql.codegen.factoryMode"] == "NO_CODEGEN"
+    production = session_conf(SessionSettings())
+    assert "spark.sql.codegen.wholeStage" not in production
+    assert "spark.sql.codegen.factoryMode" not in production
 
 
 def test_only_test_sessions_compile_with_c1_and_a_code_cache_that_holds_it() -> None:
