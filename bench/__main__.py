@@ -15,8 +15,9 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 # What `make bench` runs: the runtime's speed, latency and refresh-growth figures (issues 11, 12).
 # The serving bench (its tables take ~35 min to build uncached), the Auto Loader emulation bench,
-# the warm-JVM profile of small updates (bench_warm) and the refresh of updates touching existing
-# orders (bench_mv_touched, ~5 min) are run by name.
+# the warm-JVM profile of small updates (bench_warm), the refresh of updates touching existing
+# orders (bench_mv_touched, ~5 min) and the fixed cost of one Delta operation on a few rows
+# (bench_floors, ~1 min) are run by name.
 DEFAULT = ["catchup", "updates", "latency", "mv_growth"]
 
 
@@ -78,6 +79,11 @@ def summary_line(since: float) -> str:
     if "mv_touched" in latest:
         seconds = " / ".join(f"{u['seconds']} s" for u in latest["mv_touched"]["updates"])
         parts.append(f"fact_orders refresh, new / recent / old orders touched: {seconds}")
+    if "floors" in latest:
+        floors = {o["operation"]: o["median_s"] for o in latest["floors"]["operations"]}
+        append, overwrite = floors["Delta append"], floors["Delta overwrite, change data feed on"]
+        merge = floors["Delta MERGE replacing 5 keys"]
+        parts.append(f"one Delta append / overwrite / MERGE on 50 rows: {append} / {overwrite} / {merge} s")
     return "SUMMARY " + ("; ".join(parts) if parts else "no results written")
 
 
