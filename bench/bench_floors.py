@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +37,9 @@ from pyspark.sql import DataFrame, SparkSession
 from rich.console import Console
 from rich.table import Table
 
+from bench import spark_and_folder
 from localdlt.mv import writers
-from localdlt.session import SessionSettings, build_session
+from localdlt.session import SessionSettings
 
 RESULTS = Path(__file__).parent / "results"
 WARM_UP = 2  # rounds left out of the medians
@@ -207,13 +206,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     label = "test-suite" if args.testing else "production"
     settings = SessionSettings(app_name="bench-floors", testing=args.testing, shuffle_partitions=2)
-    spark = build_session(settings)
-    root = Path(tempfile.mkdtemp(prefix="floors-"))
-    try:
+    with spark_and_folder(settings, "floors-") as (spark, root):
         results = run(spark, root, args.rows, args.rounds)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        spark.stop()
     _print(results, label, args.rows)
     args.out.mkdir(parents=True, exist_ok=True)
     when = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,10 +37,11 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from bench import spark_and_folder
 from localdlt import deltalog
 from localdlt.mv import refresh as mv
 from localdlt.mv.cost import MEASURED, CostModel
-from localdlt.session import SessionSettings, build_session
+from localdlt.session import SessionSettings
 from orders_lakehouse.transforms import alerts, kpis, star
 
 RESULTS = Path(__file__).parent / "results"
@@ -276,16 +275,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    spark = build_session(SessionSettings(app_name="bench-mv-growth"))
-    root = Path(tempfile.mkdtemp(prefix="mv-growth-"))
-    try:
+    with spark_and_folder(SessionSettings(app_name="bench-mv-growth"), "mv-growth-") as (spark, root):
         if args.warmup:
             warmup = run_size(spark, root, args.warmup, args.new_rows)
             print(f"warm-up, {args.warmup:,} rows (not reported): incremental {warmup['incremental_s']} s")
         results = [run_size(spark, root, size, args.new_rows) for size in args.sizes]
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        spark.stop()
     smallest, largest = results[0], results[-1]
     summary = {
         "bench": "mv_growth",

@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from bench import spark_and_folder
 from bench.bench_mv_growth import RESULTS, silver_rows
 from localdlt import deltalog
 from localdlt.mv import refresh as mv
-from localdlt.session import SessionSettings, build_session
+from localdlt.session import SessionSettings
 from orders_lakehouse.transforms import star
 
 START = 1_790_000_000
@@ -95,13 +94,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--new-rows", type=int, default=2_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    spark = build_session(SessionSettings(app_name="bench-mv-touched"))
-    root = Path(tempfile.mkdtemp(prefix="mv-touched-"))
-    try:
+    with spark_and_folder(SessionSettings(app_name="bench-mv-touched"), "mv-touched-") as (spark, root):
         updates = run(spark, root, args.size, args.new_rows)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        spark.stop()
     args.out.mkdir(parents=True, exist_ok=True)
     summary = {"bench": "mv_touched", "rows": args.size, "new_rows": args.new_rows, "updates": updates}
     (args.out / "mv_touched.json").write_text(json.dumps(summary, indent=1) + "\n")
