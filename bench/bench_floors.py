@@ -9,8 +9,9 @@ thousands of such operations: this bench shows where that floor is. On ``--rows`
 interleaved over ``--rounds`` rounds (the first two are warm-up and left out of the medians):
 
 - a Parquet overwrite (Spark's own floor for a write);
-- a Delta append (``localdlt.writes``, an incremental view's appends);
-- a Delta overwrite with the change data feed on (a materialized view's complete recompute);
+- a plain Delta append (an incremental view's new rows, without localdlt's log bookkeeping);
+- a Delta overwrite with the change data feed on (``localdlt.mv.writers.overwrite``: a materialized
+  view's complete recompute writes the same way);
 - a Delta MERGE replacing five keys (``localdlt.mv.writers.replace_keys``);
 - a Delta read and collect;
 - an ``availableNow`` stream from a Delta table that got five new rows (not timed), into a Delta
@@ -37,7 +38,7 @@ from pyspark.sql import DataFrame, SparkSession
 from rich.console import Console
 from rich.table import Table
 
-from bench import spark_and_folder
+from bench.session import spark_and_folder
 from localdlt.mv import writers
 from localdlt.session import SessionSettings
 
@@ -64,16 +65,16 @@ class JobCounter:
         self.store = self.context._jsc.sc().statusStore()
 
     def measure(self, group: str, operation: Operation) -> tuple[float, int, float]:
-        """Run ``operation`` under job group ``group``: its wall seconds, its Spark jobs, their seconds."""
+        """Run ``operation`` under job group ``group`` (one per measurement): its wall seconds, its
+        Spark jobs, their seconds."""
         if operation.prepare is not None:
             operation.prepare()
-        tracker = self.context.statusTracker()
-        before = set(tracker.getJobIdsForGroup(group))
         self.context.setJobGroup(group, group)
         started = time.perf_counter()
         stream_group = operation.run()
         wall = time.perf_counter() - started
-        jobs = sorted(set(tracker.getJobIdsForGroup(group)) - before)
+        tracker = self.context.statusTracker()
+        jobs = list(tracker.getJobIdsForGroup(group))
         if stream_group is not None:
             jobs += tracker.getJobIdsForGroup(stream_group)
         return wall, len(jobs), sum(self._seconds(job) for job in jobs)
@@ -124,13 +125,7 @@ def operations(spark: SparkSession, root: Path, rows: DataFrame) -> list[Operati
         rows.write.format("delta").mode("append").save(str(root / "append"))
 
     def delta_overwrite() -> None:
-        (
-            rows.write.format("delta")
-            .mode("overwrite")
-            .option("overwriteSchema", "true")
-            .option("delta.enableChangeDataFeed", "true")
-            .save(str(root / "overwrite"))
-        )
+        writers.overwrite(rows, root / "overwrite", change_feed=True)
 
     def delta_merge() -> None:
         writers.replace_keys(spark, root / "merge", new_rows, keys, ["id"])
@@ -163,9 +158,9 @@ def run(spark: SparkSession, root: Path, row_count: int, rounds: int) -> list[di
     counter = JobCounter(spark)
     ops = operations(spark, root, rows)
     samples: list[list[tuple[float, int, float]]] = [[] for _ in ops]
-    for _ in range(rounds):
+    for round_number in range(rounds):
         for index, operation in enumerate(ops):
-            samples[index].append(counter.measure(f"floors-{index}", operation))
+            samples[index].append(counter.measure(f"floors-{round_number}-{index}", operation))
     out = []
     for operation, measured in zip(ops, samples):
         kept = measured[WARM_UP:] or measured

@@ -37,7 +37,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bench import spark_and_folder
+from bench.session import spark_and_folder
 from localdlt import deltalog
 from localdlt.mv import refresh as mv
 from localdlt.mv.cost import MEASURED, CostModel

@@ -28,7 +28,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bench import spark_and_folder
+from bench.session import spark_and_folder
 from bench.bench_mv_growth import RESULTS, silver_rows
 from localdlt import deltalog
 from localdlt.mv import refresh as mv
