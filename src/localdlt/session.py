@@ -54,7 +54,7 @@ class SessionSettings:
     ``testing=True`` trades throughput for start-up speed: one shuffle partition per core,
     no UI, small Delta snapshot partitions, no code generation (expressions are interpreted; in
     Spark 4.1 ``spark.catalog.listTables()`` and ``listFunctions()`` then fail, SQL's ``SHOW
-    TABLES`` works), a C1-only JIT.
+    TABLES`` works), a C1-only JIT, and no Python call sites in DataFrame error contexts.
     ``spark_log`` (or ``$LOCALDLT_SPARK_LOG``) sends the JVM's log lines (Spark, Delta, Kafka
     client) to that file instead of the terminal.
     """
@@ -149,6 +149,13 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
                 # (EXPRESSION_DECODING_FAILED): in these sessions spark.catalog.listTables() and
                 # listFunctions() fail; SHOW TABLES and SHOW FUNCTIONS work.
                 "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+                # PySpark wraps every DataFrame, Column and functions call to send its Python call
+                # site to the JVM for error messages: the active session, a class look-up, a conf
+                # read, set and clear — py4j round trips that tripled the calls of code building
+                # plans (300 select/filter chains: 53,199 -> 16,583 calls). Measured side by side
+                # on the SCD1 and orders Gold incremental tests: Python CPU 21.0 -> 14.3 s, JVM
+                # 305.7 -> 296.2 s. Errors then lack the "DataFrame" call-site context only.
+                "spark.python.sql.dataFrameDebugging.enabled": "false",
             }
         )
     if settings.warehouse_dir is not None:

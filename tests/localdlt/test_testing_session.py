@@ -1,13 +1,16 @@
 """What a test session (``SessionSettings(testing=True)``) gives up for speed, pinned: expressions
 are interpreted, under which Spark 4.1 cannot list the catalog's tables through
 ``spark.catalog``; SQL lists them, and production's code generation can be set back at run time
-(the ``production_codegen`` fixture relies on it)."""
+(the ``production_codegen`` fixture relies on it). PySpark does not capture call sites."""
 
 from __future__ import annotations
 
 import pytest
+from py4j.clientserver import ClientServerConnection
 from pyspark.errors import SparkRuntimeException
+from pyspark.errors import utils as pyspark_errors
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from session_views import temporary_views
 
 
@@ -28,3 +31,38 @@ def test_views_are_listed_through_sql_and_list_tables_needs_code_generation(spar
     finally:
         spark.catalog.dropTempView("pinned_view")
     assert "pinned_view" not in temporary_views(spark)
+
+
+def _py4j_calls_to_build_a_column(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> int:
+    calls = []
+    send = ClientServerConnection.send_command  # PySpark's gateway (pinned thread mode)
+
+    def counted(self: ClientServerConnection, command: str) -> str:
+        calls.append(command)
+        return send(self, command)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ClientServerConnection, "send_command", counted)
+        F.when(F.col("a").isNull(), F.lit(0)).otherwise(F.col("a") + 1)
+    return len(calls)
+
+
+def test_pyspark_reads_the_session_and_skips_call_site_capture(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setting is static and PySpark caches it at its first DataFrame call (False as well when
+    no session is active then): read again from this session it is off, and building a column then
+    takes a fraction of the py4j round trips it takes with capture on (Spark's default; 15 against
+    65 when written). If the two counts become equal, PySpark no longer captures and the setting
+    can go."""
+    assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    cached = pyspark_errors._enable_debugging_cache
+    try:
+        pyspark_errors._enable_debugging_cache = None
+        assert pyspark_errors.is_debugging_enabled() is False
+        without_capture = _py4j_calls_to_build_a_column(spark, monkeypatch)
+        pyspark_errors._enable_debugging_cache = True
+        with_capture = _py4j_calls_to_build_a_column(spark, monkeypatch)
+    finally:
+        pyspark_errors._enable_debugging_cache = cached
+    assert 0 < 2 * without_capture < with_capture, (without_capture, with_capture)

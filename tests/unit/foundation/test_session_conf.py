@@ -54,6 +54,14 @@ def test_only_test_sessions_run_without_code_generation() -> None:
     assert "spark.sql.codegen.factoryMode" not in production
 
 
+def test_only_test_sessions_skip_pyspark_call_site_capture() -> None:
+    """PySpark sends each DataFrame call's Python call site to the JVM (several py4j round trips
+    per call) unless told not to: test sessions are; production keeps the error contexts."""
+    key = "spark.python.sql.dataFrameDebugging.enabled"
+    assert session_conf(SessionSettings(testing=True))[key] == "false"
+    assert key not in session_conf(SessionSettings())
+
+
 def test_only_test_sessions_compile_with_c1_and_a_code_cache_that_holds_it() -> None:
     """C1-only JIT in test sessions, with the code cache it needs (48 MB filled up and disabled the
     compiler); production sessions keep the JVM's default tiered compilation."""
