@@ -15,11 +15,14 @@ interleaved over ``--rounds`` rounds (the first two are warm-up and left out of 
 - a Delta MERGE replacing five keys (``localdlt.mv.writers.replace_keys``);
 - a Delta read and collect;
 - an ``availableNow`` stream from a Delta table that got five new rows (not timed), into a Delta
-  sink and into ``foreachBatch`` appending to Delta (how localdlt runs streaming tables).
+  sink and into ``foreachBatch`` appending to Delta (how localdlt runs streaming tables);
+- an empty Delta table created (a metadata-only commit: how a pipeline update sets its tables up).
 
 Each operation runs under its own Spark job group (a stream's micro-batches under the query's run
 id), so the table gives the Spark jobs it started and their summed run time beside the wall time:
-the difference is driver work (analysis, planning, the Delta transaction and log). Writes
+the difference is driver work (analysis, planning, the Delta transaction and log). It also gives
+the CPU seconds the operation used, the JVM's (``/proc``, Linux) plus this Python process's:
+``python -m bench suite_floor`` multiplies them by the commits a test run made. Writes
 ``bench/results/floors-<when>.json``.
 """
 
@@ -27,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -34,7 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import LongType, StructField, StructType
 from rich.console import Console
 from rich.table import Table
 
@@ -63,21 +70,31 @@ class JobCounter:
     def __init__(self, spark: SparkSession) -> None:
         self.context = spark.sparkContext
         self.store = self.context._jsc.sc().statusStore()
+        self.jvm_stat = Path(f"/proc/{self.context._gateway.proc.pid}/stat")  # local mode: one JVM
 
-    def measure(self, group: str, operation: Operation) -> tuple[float, int, float]:
+    def cpu_seconds(self) -> float:
+        """CPU the JVM and this Python process have used so far (user + system)."""
+        fields = self.jvm_stat.read_text().rsplit(")", 1)[1].split()
+        jvm = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return jvm + usage.ru_utime + usage.ru_stime
+
+    def measure(self, group: str, operation: Operation) -> tuple[float, int, float, float]:
         """Run ``operation`` under job group ``group`` (one per measurement): its wall seconds, its
-        Spark jobs, their seconds."""
+        Spark jobs, their seconds, the CPU seconds used meanwhile."""
         if operation.prepare is not None:
             operation.prepare()
         self.context.setJobGroup(group, group)
+        cpu_before = self.cpu_seconds()
         started = time.perf_counter()
         stream_group = operation.run()
         wall = time.perf_counter() - started
+        cpu = self.cpu_seconds() - cpu_before
         tracker = self.context.statusTracker()
         jobs = list(tracker.getJobIdsForGroup(group))
         if stream_group is not None:
             jobs += tracker.getJobIdsForGroup(stream_group)
-        return wall, len(jobs), sum(self._seconds(job) for job in jobs)
+        return wall, len(jobs), sum(self._seconds(job) for job in jobs), cpu
 
     def _seconds(self, job_id: int) -> float:
         data = self.store.job(job_id)
@@ -136,6 +153,13 @@ def operations(spark: SparkSession, root: Path, rows: DataFrame) -> list[Operati
     def new_source_rows() -> None:
         new_rows.write.format("delta").mode("append").save(str(root / "stream_source"))
 
+    created = [0]
+
+    def delta_create() -> None:
+        created[0] += 1
+        table = DeltaTable.createIfNotExists(spark).location(str(root / f"created_{created[0]}"))
+        table.addColumns(StructType([StructField("id", LongType())])).execute()
+
     return [
         Operation("Parquet overwrite", parquet_overwrite),
         Operation("Delta append", delta_append),
@@ -148,6 +172,7 @@ def operations(spark: SparkSession, root: Path, rows: DataFrame) -> list[Operati
             _stream(spark, root, "batch"),
             prepare=new_source_rows,
         ),
+        Operation("Delta CREATE TABLE, metadata only", delta_create),
     ]
 
 
@@ -157,7 +182,7 @@ def run(spark: SparkSession, root: Path, row_count: int, rounds: int) -> list[di
     rows = rows.localCheckpoint()
     counter = JobCounter(spark)
     ops = operations(spark, root, rows)
-    samples: list[list[tuple[float, int, float]]] = [[] for _ in ops]
+    samples: list[list[tuple[float, int, float, float]]] = [[] for _ in ops]
     for round_number in range(rounds):
         for index, operation in enumerate(ops):
             samples[index].append(counter.measure(f"floors-{round_number}-{index}", operation))
@@ -170,6 +195,7 @@ def run(spark: SparkSession, root: Path, row_count: int, rounds: int) -> list[di
                 "median_s": round(statistics.median(m[0] for m in kept), 3),
                 "spark_jobs": statistics.median(m[1] for m in kept),
                 "median_job_s": round(statistics.median(m[2] for m in kept), 3),
+                "median_cpu_s": round(statistics.median(m[3] for m in kept), 3),
                 "samples_s": [round(m[0], 3) for m in measured],
             }
         )
@@ -178,7 +204,7 @@ def run(spark: SparkSession, root: Path, row_count: int, rounds: int) -> list[di
 
 def _print(results: list[dict[str, object]], label: str, row_count: int) -> None:
     table = Table(title=f"one operation on {row_count} rows ({label} session; medians)")
-    for column in ("operation", "wall s", "Spark jobs", "in jobs s", "driver s"):
+    for column in ("operation", "wall s", "Spark jobs", "in jobs s", "driver s", "CPU s"):
         table.add_column(column, justify="left" if column == "operation" else "right")
     for result in results:
         wall, in_jobs = float(result["median_s"]), float(result["median_job_s"])
@@ -188,6 +214,7 @@ def _print(results: list[dict[str, object]], label: str, row_count: int) -> None
             f"{result['spark_jobs']:g}",
             f"{in_jobs:.3f}",
             f"{max(wall - in_jobs, 0):.3f}",
+            f"{float(result['median_cpu_s']):.3f}",
         )
     Console(width=120).print(table)
 
