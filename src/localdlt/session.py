@@ -154,7 +154,8 @@ def session_conf(settings: SessionSettings) -> dict[str, str]:
                 # read, set and clear — py4j round trips that tripled the calls of code building
                 # plans (300 select/filter chains: 53,199 -> 16,583 calls). Measured side by side
                 # on the SCD1 and orders Gold incremental tests: Python CPU 21.0 -> 14.3 s, JVM
-                # 305.7 -> 296.2 s. Errors then lack the "DataFrame" call-site context only.
+                # 305.7 -> 296.2 s (on two other files, within the noise). Errors then lack only
+                # the "DataFrame" call-site context.
                 "spark.python.sql.dataFrameDebugging.enabled": "false",
             }
         )
