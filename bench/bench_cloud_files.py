@@ -37,6 +37,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
+from bench.session import jvm_cpu_seconds
 from localdlt.session import SessionSettings, build_session
 from localdlt.sources.cloud_files import read_cloud_files
 
@@ -102,31 +103,25 @@ def write_landing(folder: Path, rows: int, files: int, unknown_every: int) -> in
     return total
 
 
-def jvm_cpu_seconds(spark: SparkSession) -> float | None:
-    """CPU seconds used so far by the driver JVM (where local mode runs every task), from
-    ``/proc``; None where that is not available. CPU time, unlike wall time, stays meaningful
-    on a machine whose cores are shared with other work."""
-    pid = spark._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[union-attr]
+def _jvm_cpu_or_none(spark: SparkSession) -> float | None:
+    """The driver JVM's CPU seconds so far; None where ``/proc`` is not available."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return jvm_cpu_seconds(spark)
     except OSError:
         return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the command name.
-    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def drain(spark: SparkSession, frame: DataFrame, checkpoint: Path) -> tuple[float, float | None]:
     """Wall and JVM CPU seconds to drain ``frame`` into the noop sink with availableNow, on a
     fresh checkpoint."""
     shutil.rmtree(checkpoint, ignore_errors=True)
-    cpu_before = jvm_cpu_seconds(spark)
+    cpu_before = _jvm_cpu_or_none(spark)
     started = time.perf_counter()
     frame.writeStream.format("noop").option("checkpointLocation", str(checkpoint)).trigger(
         availableNow=True
     ).start().awaitTermination()
     wall = time.perf_counter() - started
-    cpu_after = jvm_cpu_seconds(spark)
+    cpu_after = _jvm_cpu_or_none(spark)
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return wall, cpu
 

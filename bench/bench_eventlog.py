@@ -22,18 +22,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.session import jvm_cpu_seconds
 from localdlt.eventlog import EventLog, Origin, read_events
 from localdlt.session import SessionSettings, build_session
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def _jvm_cpu_seconds(spark: Any) -> float:
-    """CPU seconds of the driver JVM so far (user + system, from ``/proc/<pid>/stat``; PySpark
-    started the JVM as a child process)."""
-    pid = spark.sparkContext._gateway.proc.pid
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(flushes: int, events: int) -> dict[str, Any]:
@@ -53,11 +46,11 @@ def measure(flushes: int, events: int) -> dict[str, Any]:
                          level="METRICS")
             group = f"eventlog-flush-{flush}"
             spark.sparkContext.setJobGroup(group, "event log flush")
-            cpu = _jvm_cpu_seconds(spark)
+            cpu = jvm_cpu_seconds(spark)
             started = time.perf_counter()
             log.flush()
             seconds.append(time.perf_counter() - started)
-            jvm_cpu.append(_jvm_cpu_seconds(spark) - cpu)
+            jvm_cpu.append(jvm_cpu_seconds(spark) - cpu)
             jobs.append(len(tracker.getJobIdsForGroup(group)))
         spark.sparkContext.setJobGroup("check", "check")
         written = read_events(spark, work).count()

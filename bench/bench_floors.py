@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import time
@@ -45,7 +44,7 @@ from pyspark.sql.types import LongType, StructField, StructType
 from rich.console import Console
 from rich.table import Table
 
-from bench.session import spark_and_folder
+from bench.session import jvm_cpu_seconds, spark_and_folder
 from localdlt.mv import writers
 from localdlt.session import SessionSettings
 
@@ -70,14 +69,12 @@ class JobCounter:
     def __init__(self, spark: SparkSession) -> None:
         self.context = spark.sparkContext
         self.store = self.context._jsc.sc().statusStore()
-        self.jvm_stat = Path(f"/proc/{self.context._gateway.proc.pid}/stat")  # local mode: one JVM
+        self.spark = spark
 
     def cpu_seconds(self) -> float:
         """CPU the JVM and this Python process have used so far (user + system)."""
-        fields = self.jvm_stat.read_text().rsplit(")", 1)[1].split()
-        jvm = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        return jvm + usage.ru_utime + usage.ru_stime
+        return jvm_cpu_seconds(self.spark) + usage.ru_utime + usage.ru_stime
 
     def measure(self, group: str, operation: Operation) -> tuple[float, int, float, float]:
         """Run ``operation`` under job group ``group`` (one per measurement): its wall seconds, its
