@@ -17,8 +17,8 @@ RESULTS = Path(__file__).parent / "results"
 # The serving bench (its tables take ~35 min to build uncached), the Auto Loader emulation bench,
 # the warm-JVM profile of small updates (bench_warm), the refresh of updates touching existing
 # orders (bench_mv_touched, ~5 min), the fixed cost of one Delta operation on a few rows
-# (bench_floors, ~1 min) and what the commits of a test run cost at that floor (bench_suite_floor)
-# are run by name.
+# (bench_floors, ~1 min), what the commits of a test run cost at that floor (bench_suite_floor) and
+# what PySpark's call-site capture costs plan building (bench_call_sites, ~1 min) are run by name.
 DEFAULT = ["catchup", "updates", "latency", "mv_growth"]
 
 
@@ -85,6 +85,10 @@ def summary_line(since: float) -> str:
         append, overwrite = floors["Delta append"], floors["Delta overwrite, change data feed on"]
         merge = floors["Delta MERGE replacing 5 keys"]
         parts.append(f"one Delta append / overwrite / MERGE on 50 rows: {append} / {overwrite} / {merge} s")
+    if "call_sites" in latest:
+        figures = latest["call_sites"]["results"]
+        on, off = figures["capture on"], figures["capture off"]
+        parts.append(f"SCD1 plan built with / without PySpark call sites: {on['wall_s']} / {off['wall_s']} s")
     if "suite_floor" in latest:
         suite = latest["suite_floor"]
         parts.append(f"the test run's commits alone: {suite['cpu_s']} CPU s, >= {suite['lower_bound_s']} s "
