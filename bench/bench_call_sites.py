@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import time
 from datetime import datetime, timedelta, timezone
@@ -29,7 +28,7 @@ from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 from rich.console import Console
 from rich.table import Table
 
-from bench.session import jvm_cpu_seconds, spark_and_folder
+from bench.session import process_cpu_seconds, spark_and_folder
 from localdlt.cdc import scd1
 from localdlt.cdc.columns import empty_frame, resolve_columns
 from localdlt.session import SessionSettings
@@ -78,12 +77,6 @@ def build_plan(spark: SparkSession) -> None:
     scd1.plan_changes(prepared, state, cols, datetime.now(timezone.utc) - timedelta(days=2))
 
 
-def cpu_seconds(spark: SparkSession) -> float:
-    """CPU the JVM and this Python process have used so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return jvm_cpu_seconds(spark) + usage.ru_utime + usage.ru_stime
-
-
 def run(spark: SparkSession, rounds: int) -> dict[str, dict[str, float]]:
     """Per setting (capture on / off), the medians of ``rounds`` interleaved builds after warm-up."""
     samples: dict[str, list[tuple[int, float, float]]] = {"capture on": [], "capture off": []}
@@ -92,11 +85,11 @@ def run(spark: SparkSession, rounds: int) -> dict[str, dict[str, float]]:
         for _ in range(rounds):
             for label in samples:
                 pyspark_errors._enable_debugging_cache = label == "capture on"
-                cpu_before, started = cpu_seconds(spark), time.perf_counter()
+                cpu_before, started = process_cpu_seconds(spark), time.perf_counter()
                 with RoundTrips() as trips:
                     build_plan(spark)
                 samples[label].append(
-                    (trips.count, time.perf_counter() - started, cpu_seconds(spark) - cpu_before)
+                    (trips.count, time.perf_counter() - started, process_cpu_seconds(spark) - cpu_before)
                 )
     finally:
         pyspark_errors._enable_debugging_cache = cached

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from pyspark.sql.types import LongType, StructField, StructType
 from rich.console import Console
 from rich.table import Table
 
-from bench.session import jvm_cpu_seconds, spark_and_folder
+from bench.session import process_cpu_seconds, spark_and_folder
 from localdlt.mv import writers
 from localdlt.session import SessionSettings
 
@@ -71,22 +70,17 @@ class JobCounter:
         self.store = self.context._jsc.sc().statusStore()
         self.spark = spark
 
-    def cpu_seconds(self) -> float:
-        """CPU the JVM and this Python process have used so far (user + system)."""
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return jvm_cpu_seconds(self.spark) + usage.ru_utime + usage.ru_stime
-
     def measure(self, group: str, operation: Operation) -> tuple[float, int, float, float]:
         """Run ``operation`` under job group ``group`` (one per measurement): its wall seconds, its
         Spark jobs, their seconds, the CPU seconds used meanwhile."""
         if operation.prepare is not None:
             operation.prepare()
         self.context.setJobGroup(group, group)
-        cpu_before = self.cpu_seconds()
+        cpu_before = process_cpu_seconds(self.spark)
         started = time.perf_counter()
         stream_group = operation.run()
         wall = time.perf_counter() - started
-        cpu = self.cpu_seconds() - cpu_before
+        cpu = process_cpu_seconds(self.spark) - cpu_before
         tracker = self.context.statusTracker()
         jobs = list(tracker.getJobIdsForGroup(group))
         if stream_group is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -34,3 +35,9 @@ def jvm_cpu_seconds(spark: SparkSession) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the command name.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(spark: SparkSession) -> float:
+    """CPU seconds the driver JVM and this Python process have used so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return jvm_cpu_seconds(spark) + usage.ru_utime + usage.ru_stime

@@ -6,12 +6,13 @@ are interpreted, under which Spark 4.1 cannot list the catalog's tables through
 from __future__ import annotations
 
 import pytest
-from py4j.clientserver import ClientServerConnection
 from pyspark.errors import SparkRuntimeException
 from pyspark.errors import utils as pyspark_errors
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from session_views import temporary_views
+
+from bench.bench_call_sites import RoundTrips
 
 
 def test_views_are_listed_through_sql_and_list_tables_needs_code_generation(spark: SparkSession) -> None:
@@ -33,23 +34,13 @@ def test_views_are_listed_through_sql_and_list_tables_needs_code_generation(spar
     assert "pinned_view" not in temporary_views(spark)
 
 
-def _py4j_calls_to_build_a_column(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> int:
-    calls = []
-    send = ClientServerConnection.send_command  # PySpark's gateway (pinned thread mode)
-
-    def counted(self: ClientServerConnection, command: str) -> str:
-        calls.append(command)
-        return send(self, command)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(ClientServerConnection, "send_command", counted)
+def _py4j_calls_to_build_a_column() -> int:
+    with RoundTrips() as trips:
         F.when(F.col("a").isNull(), F.lit(0)).otherwise(F.col("a") + 1)
-    return len(calls)
+    return trips.count
 
 
-def test_pyspark_reads_the_session_and_skips_call_site_capture(
-    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pyspark_reads_the_session_and_skips_call_site_capture(spark: SparkSession) -> None:
     """The setting is static and PySpark caches it at its first DataFrame call (False as well when
     no session is active then): read again from this session it is off, and building a column then
     takes a fraction of the py4j round trips it takes with capture on (Spark's default; 15 against
@@ -60,9 +51,9 @@ def test_pyspark_reads_the_session_and_skips_call_site_capture(
     try:
         pyspark_errors._enable_debugging_cache = None
         assert pyspark_errors.is_debugging_enabled() is False
-        without_capture = _py4j_calls_to_build_a_column(spark, monkeypatch)
+        without_capture = _py4j_calls_to_build_a_column()
         pyspark_errors._enable_debugging_cache = True
-        with_capture = _py4j_calls_to_build_a_column(spark, monkeypatch)
+        with_capture = _py4j_calls_to_build_a_column()
     finally:
         pyspark_errors._enable_debugging_cache = cached
     assert 0 < 2 * without_capture < with_capture, (without_capture, with_capture)
